@@ -1,0 +1,23 @@
+/*
+ * util.h - small helpers shared by the core and the providers.
+ */
+#ifndef PROVISION_UTIL_H
+#define PROVISION_UTIL_H
+
+#include <stddef.h>
+
+/* strdup that returns NULL for NULL. */
+char *xstrdup(const char *s);
+/* A lower-case, fully qualified copy of name with one trailing dot
+ * ("Example.COM" -> "example.com."; "." stays "."). Caller frees. */
+char *dname_fqdn(const char *name);
+/* 1 when two names are equal ignoring case and a trailing dot. */
+int dname_equal(const char *a, const char *b);
+/* 1 when name is zone itself or below it (case and trailing dot ignored). */
+int dname_in_zone(const char *name, const char *zone);
+/* NULL-terminated array of strings, freed with strv_free(). */
+void strv_free(char **v);
+size_t strv_len(char *const *v);
+int strv_push(char ***v, const char *s); /* copies s; 0 or -1 */
+
+#endif
