@@ -1,0 +1,88 @@
+/*
+ * provider.h - the interface every DNS provider implements.
+ *
+ * A provider moves record sets in and out of one zone; it knows nothing of
+ * SPF or DMARC. Each providers/<name>.c defines one constant struct
+ * provider_ops; providers/registry.c lists them. Adding a provider means one
+ * file and one registry line; nothing in src/ changes.
+ *
+ * Calling sequence: open() once per configured provider (reads settings and
+ * secrets, no I/O), list() per zone, apply() per zone with that zone's
+ * changes, close().
+ */
+#ifndef PROVISION_PROVIDER_H
+#define PROVISION_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "provision/error.h"
+#include "provision/record.h"
+
+/* One setting of a provider block in the configuration, as text. */
+struct provider_setting {
+	char *key;
+	char *value; /* strings as written; integers and booleans printed */
+	int line;    /* line in the configuration file */
+};
+
+struct provider_config {
+	char *name; /* the block's name: "local", "cf" */
+	char *type; /* "zonefile", "cloudflare", ... */
+	const struct provider_ops *ops;
+	struct provider_setting *settings;
+	size_t nsettings;
+	const char *file; /* configuration file, for messages */
+	int line;
+	int verbose;      /* -v given */
+	const char *base_dir; /* directory relative paths are taken from */
+};
+
+/* The setting's value, or NULL. */
+const char *provider_setting(const struct provider_config *cfg,
+			     const char *key);
+
+enum change_action { CHANGE_CREATE, CHANGE_UPDATE, CHANGE_DELETE };
+
+/*
+ * One managed value at one name. The provider removes `before` (when not
+ * NULL) from the set (name, type) and adds `after` (when not NULL), leaving
+ * every other value of the set as it was. The set's TTL becomes ttl.
+ */
+struct change {
+	enum change_action action;
+	char *name;     /* FQDN, lower case, trailing dot */
+	uint16_t type;
+	uint32_t ttl;
+	char *before;   /* the managed value now, or NULL (create) */
+	char *after;    /* the value wanted, or NULL (delete) */
+	const char *what; /* "spf", "dkim", "dmarc", "tracking" */
+};
+
+struct provider_ops {
+	const char *name; /* the configuration's type = "..." */
+	const char *const *keys; /* settings it accepts, NULL-terminated;
+				  * "type" is implied */
+	/* Read settings and secrets; no network or file I/O yet. */
+	int (*open)(const struct provider_config *cfg, void **handle,
+		    struct prov_error *err);
+	/* Every record set at each of names (FQDNs) in zone (FQDN): all
+	 * types, so the planner can see clashes. A zone that does not exist
+	 * is an error; names without data are simply absent from out. */
+	int (*list)(void *handle, const char *zone, char *const *names,
+		    struct rrset_list *out, struct prov_error *err);
+	/* Apply all changes of one zone, in as few calls as the API allows.
+	 * *applied counts the changes known to be in place afterwards (all of
+	 * them on success). */
+	int (*apply)(void *handle, const char *zone,
+		     const struct change *changes, size_t n, size_t *applied,
+		     struct prov_error *err);
+	void (*close)(void *handle);
+};
+
+/* The registry (providers/registry.c). NULL when no provider has the name. */
+const struct provider_ops *provider_find(const char *type);
+/* NULL-terminated list of all providers. */
+extern const struct provider_ops *const provider_registry[];
+
+#endif
