@@ -1,0 +1,342 @@
+/*
+ * main.c - command line, dispatch, exit codes; nothing else.
+ *
+ * For each selected domain: the provider lists the managed names, the
+ * planner computes the plan, render prints it; without --dry-run the
+ * provider applies it and the zone is listed again to confirm. Every domain
+ * is processed; the exit code is the worst outcome (1 over 3 over 2 over 0).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "plan.h"
+#include "render.h"
+#include "provision/util.h"
+
+struct options {
+	const char *config;
+	int dry_run, json, detailed, verbose;
+	const char *resolver;
+	const char *wait;
+	char **nameservers;
+	const char *command; /* NULL (apply/dry run), "check", "smtp-test" */
+	char **domains;      /* NULL-terminated, may be empty */
+};
+
+struct session {
+	struct options *o;
+	struct config cfg;
+	struct resolver *resolver;
+	void **handles; /* per provider block, opened on first use */
+	cJSON *json;
+	int color;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: provision [OPTIONS] [DOMAIN...]            apply the plan\n"
+		"       provision --dry-run [OPTIONS] [DOMAIN...]  show the plan, change nothing\n"
+		"       provision check [OPTIONS] [DOMAIN...]      read live DNS back\n"
+		"       provision smtp-test [OPTIONS] [DOMAIN]     test SMTP/IMAP settings\n"
+		"       provision --help | --version\n"
+		"\n"
+		"options:\n"
+		"  -c, --config FILE          configuration (default provision.cfg)\n"
+		"  -n, --dry-run              preview only\n"
+		"      --format text|json     output format (default text)\n"
+		"      --detailed-exitcode    with --dry-run: exit 2 when changes are pending\n"
+		"      --resolver HOST[:PORT] DNS server for SPF lookups (default: system)\n"
+		"      --nameserver HOST[:PORT]  with check: ask this server (repeatable)\n"
+		"      --wait DURATION        with check: keep checking up to 90s, 30m, 2h\n"
+		"  -v, --verbose              more on stderr (never secrets)\n"
+		"  -h, --help                 this text\n"
+		"  -V, --version              the version\n"
+		"\n"
+		"exit: 0 ok, 1 runtime failure, 2 changes pending (--detailed-exitcode),\n"
+		"      3 refused by a record rule, 64 usage error, 78 configuration error\n");
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "provision: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nTry 'provision --help'.\n");
+	va_end(ap);
+	return 64;
+}
+
+/* "90s", "30m", "2h", "1h30m": 1 when valid. */
+static int duration_valid(const char *s)
+{
+	int any = 0;
+	while (*s) {
+		char *end;
+		errno = 0;
+		long v = strtol(s, &end, 10);
+		if (end == s || v < 0 || errno || !strchr("smh", *end) || !*end)
+			return 0;
+		s = end + 1;
+		any = 1;
+	}
+	return any;
+}
+
+/* Returns -1 to go on, or an exit status. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "detailed-exitcode", no_argument, NULL, 'd' },
+		{ "resolver", required_argument, NULL, 'r' },
+		{ "nameserver", required_argument, NULL, 's' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	o->config = "provision.cfg";
+	/* GNU getopt permutes: options may come before or after the command
+	 * word and the domains ("provision check -c x.cfg example.com"). */
+	while ((c = getopt_long(argc, argv, "c:nvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'n': o->dry_run = 1; break;
+		case 'f':
+			if (strcmp(optarg, "json") == 0) o->json = 1;
+			else if (strcmp(optarg, "text") == 0) o->json = 0;
+			else return usage_error("--format must be text or json, not '%s'", optarg);
+			break;
+		case 'd': o->detailed = 1; break;
+		case 'r': o->resolver = optarg; break;
+		case 's':
+			if (strv_push(&o->nameservers, optarg) < 0)
+				return 1;
+			break;
+		case 'w':
+			if (!duration_valid(optarg))
+				return usage_error("--wait takes a duration such as 90s, 30m or 2h, not '%s'", optarg);
+			o->wait = optarg;
+			break;
+		case 'v': o->verbose++; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("provision %s\n", PROVISION_VERSION); return 0;
+		default: return usage_error("%s", "invalid option");
+		}
+	}
+	int i = optind;
+	if (i < argc && (strcmp(argv[i], "check") == 0 || strcmp(argv[i], "smtp-test") == 0))
+		o->command = argv[i++];
+	for (; i < argc; i++)
+		if (strv_push(&o->domains, argv[i]) < 0)
+			return 1;
+	if (o->detailed && !o->dry_run)
+		return usage_error("%s", "--detailed-exitcode goes with --dry-run");
+	if (o->nameservers && !(o->command && strcmp(o->command, "check") == 0))
+		return usage_error("%s", "--nameserver goes with the check command");
+	return -1;
+}
+
+static void logv(const struct session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void logv(const struct session *s, const char *fmt, ...)
+{
+	if (!s->o->verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "provision: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* The open handle of a domain's provider (opened on first use). */
+static void *provider_handle(struct session *s, struct provider_config *pc,
+			     struct prov_error *err)
+{
+	size_t i = (size_t)(pc - s->cfg.providers);
+	if (!s->handles[i]) {
+		pc->verbose = s->o->verbose;
+		if (pc->ops->open(pc, &s->handles[i], err) < 0)
+			s->handles[i] = NULL;
+	}
+	return s->handles[i];
+}
+
+/* A plan that stands for a failure before planning could finish. */
+static void plan_fail(struct plan *p, const struct domain_config *d,
+		      const char *code, const char *msg)
+{
+	if (!p->domain)
+		p->domain = dname_fqdn(d->name);
+	p->provider = d->provider;
+	p->status = PLAN_ERROR;
+	plan_diag(p, DIAG_ERROR, 1, code, "%s", msg);
+}
+
+static int list_zone(struct session *s, struct domain_config *d, void *h,
+		     struct rrset_list *rrs, struct prov_error *err)
+{
+	char **names = plan_managed_names(d);
+	char *zone = dname_fqdn(d->name);
+	int rc = (names && zone) ? d->prov->ops->list(h, zone, names, rrs, err) :
+		 prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
+	logv(s, "%s: listed the managed names through provider %s", zone ? zone : d->name, d->provider);
+	strv_free(names);
+	free(zone);
+	return rc;
+}
+
+/* Apply the plan, then list again and plan again: nothing may be pending. */
+static void apply_plan(struct session *s, struct domain_config *d, void *h,
+		       struct plan *p)
+{
+	struct prov_error err = PROV_ERROR_INIT;
+	struct rrset_list after = { 0 };
+	struct plan again;
+	size_t applied = 0;
+	logv(s, "%s: applying through provider %s", p->domain, d->provider);
+	if (d->prov->ops->apply(h, p->domain, p->changes, p->nchanges, &applied, &err) < 0) {
+		plan_fail(p, d, "apply-failed", err.msg);
+		plan_diag(p, DIAG_INFO, 0, "applied", "%zu of %zu changes were applied",
+			  applied, p->nchanges);
+		return;
+	}
+	if (list_zone(s, d, h, &after, &err) < 0) {
+		plan_fail(p, d, "confirm-failed", err.msg);
+		goto out;
+	}
+	plan_build(d, &after, s->resolver, 1, &again);
+	if (again.status != PLAN_IN_SYNC) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "after applying, provider %s still shows %zu pending change(s)",
+			 d->provider, again.nchanges);
+		plan_fail(p, d, "confirm-failed", msg);
+	} else {
+		p->status = PLAN_APPLIED;
+	}
+	plan_release(&again);
+out:
+	rrset_list_release(&after);
+}
+
+static int process_domain(struct session *s, struct domain_config *d)
+{
+	struct prov_error err = PROV_ERROR_INIT;
+	struct rrset_list existing = { 0 };
+	struct plan p = { 0 };
+	void *h = provider_handle(s, d->prov, &err);
+	if (!h || list_zone(s, d, h, &existing, &err) < 0)
+		plan_fail(&p, d, "provider-error", err.msg);
+	else if (plan_build(d, &existing, s->resolver, !s->o->dry_run, &p) < 0)
+		plan_fail(&p, d, "internal", "out of memory");
+	else if (!s->o->dry_run && p.status == PLAN_CHANGES)
+		apply_plan(s, d, h, &p);
+	if (s->json)
+		render_json_plan(s->json, &p);
+	else
+		render_text_plan(stdout, &p, s->color);
+	int code = plan_exit_code(&p, s->o->detailed);
+	rrset_list_release(&existing);
+	plan_release(&p);
+	return code;
+}
+
+static int rank(int code)
+{
+	return code == 1 ? 4 : code == 3 ? 3 : code == 2 ? 2 : 0;
+}
+
+static int run(struct session *s)
+{
+	struct options *o = s->o;
+	struct prov_error err = PROV_ERROR_INIT;
+	int worst = 0, rc = config_load(o->config, &s->cfg, &err);
+	if (rc < 0) {
+		fprintf(stderr, "provision: %s\n", err.msg);
+		return prov_exit_status(rc);
+	}
+	for (char **dn = o->domains; dn && *dn; dn++)
+		if (!config_find_domain(&s->cfg, *dn)) {
+			fprintf(stderr, "provision: domain '%s' is not in %s\n", *dn, o->config);
+			return 64;
+		}
+	s->handles = calloc(s->cfg.nproviders + 1, sizeof *s->handles);
+	s->resolver = resolver_new_dns(o->resolver, 3000, 1, &err);
+	if (!s->handles || !s->resolver) {
+		fprintf(stderr, "provision: %s\n", err.set ? err.msg : "out of memory");
+		return 1;
+	}
+	if (o->json && !(s->json = render_json_envelope(o->dry_run)))
+		return 1;
+	for (size_t i = 0; i < s->cfg.ndomains; i++) {
+		struct domain_config *d = &s->cfg.domains[i];
+		int selected = !o->domains;
+		for (char **dn = o->domains; dn && *dn; dn++)
+			selected |= dname_equal(*dn, d->name);
+		if (!selected)
+			continue;
+		int code = process_domain(s, d);
+		if (rank(code) > rank(worst))
+			worst = code;
+	}
+	if (s->json && render_json_print(stdout, s->json) < 0)
+		worst = 1;
+	if (o->verbose) {
+		struct resolver_stats st;
+		resolver_get_stats(s->resolver, &st);
+		fprintf(stderr, "provision: dns: %lu questions, %lu sent\n", st.questions, st.sent);
+	}
+	return worst;
+}
+
+static void session_release(struct session *s)
+{
+	for (size_t i = 0; s->handles && i < s->cfg.nproviders; i++)
+		if (s->handles[i])
+			s->cfg.providers[i].ops->close(s->handles[i]);
+	free(s->handles);
+	resolver_free(s->resolver);
+	cJSON_Delete(s->json);
+	config_release(&s->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct session s = { 0 };
+	int rc = parse_args(argc, argv, &o);
+	if (rc >= 0)
+		goto out;
+	if (o.command) {
+		fprintf(stderr, "provision: the %s command is not part of this build yet\n", o.command);
+		rc = 1;
+		goto out;
+	}
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+	s.o = &o;
+	s.color = !o.json && isatty(STDOUT_FILENO) && !(nc && *nc) &&
+		  !(term && strcmp(term, "dumb") == 0);
+	rc = run(&s);
+	session_release(&s);
+out:
+	strv_free(o.nameservers);
+	strv_free(o.domains);
+	return rc;
+}

@@ -1,0 +1,25 @@
+/*
+ * names.h - turning configured names into owner names of a zone.
+ */
+#ifndef PROVISION_NAMES_H
+#define PROVISION_NAMES_H
+
+#include "provision/error.h"
+
+/*
+ * The FQDN (lower case, trailing dot) of a configured name for zone.
+ * A name ending in a dot is absolute and must lie inside the zone; "@" is the
+ * apex; any other name is relative to the zone, and is refused when it
+ * itself ends in a registrable domain (checked against the Public Suffix
+ * List): "email.mg3.clienttether.com" typed for zone example.com is a likely
+ * mistake. Returns 0 and *out (caller frees), or PROV_ERR_RULE with err
+ * holding a message and a hint.
+ */
+int name_resolve(const char *name, const char *zone, char **out,
+		 struct prov_error *err);
+
+/* 1 when the text ends in a registrable domain under a known public suffix
+ * (no implicit "*" rule): "x.example.com" yes, "email.mg3" no. */
+int name_has_registrable_suffix(const char *name);
+
+#endif

@@ -1,0 +1,482 @@
+/*
+ * planner.c - policy + existing records + resolver -> plan, for one domain.
+ *
+ * Pure: no HTTP, no files; the only I/O is the resolver that counts the SPF
+ * tree. Every rule of contract.md "Rules the planner keeps" lives here: one
+ * SPF record per name with the include merged in (email-auth-rules.md §1.12)
+ * and at most 10 lookups / 2 void lookups (§1.5, §1.6); CNAME exclusivity
+ * (§4.3); names inside the zone; a stricter DMARC policy kept (§3); a DKIM
+ * key that is a real RSA key of at least 1024 bits (§2.5). Records it does
+ * not manage never appear in the plan.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dkim.h"
+#include "dmarc.h"
+#include "names.h"
+#include "plan.h"
+#include "provision/buf.h"
+#include "provision/util.h"
+
+int plan_diag(struct plan *p, enum diag_severity sev, int exit_code,
+	      const char *code, const char *fmt, ...)
+{
+	struct buf msg = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	struct diag *v = rc == 0 ? realloc(p->diags, (p->ndiags + 1) * sizeof *v) : NULL;
+	if (!v) {
+		buf_release(&msg);
+		return -1;
+	}
+	p->diags = v;
+	v[p->ndiags] = (struct diag){ sev, strdup(code), buf_detach(&msg), exit_code };
+	p->ndiags++;
+	return 0;
+}
+
+static int add_change(struct plan *p, const char *what, const char *name,
+		      uint16_t type, uint32_t ttl, const char *before,
+		      const char *after)
+{
+	struct change *v = realloc(p->changes, (p->nchanges + 1) * sizeof *v);
+	if (!v)
+		return -1;
+	p->changes = v;
+	struct change *c = &v[p->nchanges++];
+	c->action = !before ? CHANGE_CREATE : !after ? CHANGE_DELETE : CHANGE_UPDATE;
+	c->name = strdup(name);
+	c->type = type;
+	c->ttl = ttl;
+	c->before = xstrdup(before);
+	c->after = xstrdup(after);
+	c->what = what;
+	return 0;
+}
+
+/* The TTL a changed value gets: a set shared with values we do not manage
+ * keeps its TTL (all records of a set share one, RFC 2181 §5.2). */
+static uint32_t set_ttl(const struct rrset *set, const char *managed,
+			uint32_t wanted)
+{
+	if (!set)
+		return wanted;
+	for (char **v = set->values; *v; v++)
+		if (!managed || strcmp(*v, managed) != 0)
+			return set->ttl;
+	return wanted;
+}
+
+/* Put `want` in place of `have` (NULL: nothing yet) in the set at name. */
+static int plan_value(struct plan *p, const char *what, const char *name,
+		      uint16_t type, const struct rrset *set, const char *have,
+		      const char *want, uint32_t ttl)
+{
+	uint32_t t = set_ttl(set, have, ttl);
+	if (have && strcmp(have, want) == 0 && (!set || set->ttl == t))
+		return 0;
+	return add_change(p, what, name, type, t, have, want);
+}
+
+/* A CNAME at name blocks any other data there (RFC 1034 §3.6.2). */
+static int cname_blocks(struct plan *p, const struct rrset_list *ex,
+			const char *name, const char *what)
+{
+	const struct rrset *c = rrset_list_find(ex, name, RR_CNAME);
+	if (!c)
+		return 0;
+	plan_diag(p, DIAG_ERROR, 3, "cname-conflict",
+		  "%s: %s is a CNAME to %s, so it cannot also hold the %s TXT record",
+		  what, name, c->values[0], what);
+	return 1;
+}
+
+/* Collect the values of a TXT set for which pick() is true. */
+static size_t txt_pick(const struct rrset *set, int (*pick)(const char *),
+		       const char **first)
+{
+	size_t n = 0;
+	*first = NULL;
+	for (char **v = set ? set->values : NULL; v && *v; v++)
+		if (pick(*v) && n++ == 0)
+			*first = *v;
+	return n;
+}
+
+/* "<selector>._domainkey", relative. Caller frees. */
+static char *dkim_owner(const char *selector)
+{
+	struct buf b = BUF_INIT;
+	if (buf_printf(&b, "%s._domainkey", selector) < 0)
+		return NULL;
+	return buf_detach(&b);
+}
+
+static int any_text(const char *s)
+{
+	(void)s;
+	return 1;
+}
+
+
+static int is_spf(const char *s)
+{
+	return spf_is_record(s);
+}
+
+/* Warn about terms in an existing record that RFC 7208 advises against. */
+static void spf_warn_terms(struct plan *p, const char *record)
+{
+	char *copy = strdup(record), *save = NULL;
+	for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t;
+	     t = strtok_r(NULL, " ", &save)) {
+		if (strcasecmp(t, "+all") == 0 || strcasecmp(t, "all") == 0)
+			plan_diag(p, DIAG_WARNING, 0, "spf-pass-all",
+				  "spf: the record at %s ends in '%s', which lets anyone send as "
+				  "the domain; use ~all or -all", p->domain, t);
+		const char *m = (*t == '+' || *t == '-' || *t == '~' || *t == '?') ? t + 1 : t;
+		if (strncasecmp(m, "ptr", 3) == 0 && (m[3] == '\0' || m[3] == ':' || m[3] == '/'))
+			plan_diag(p, DIAG_WARNING, 0, "spf-ptr",
+				  "spf: the record at %s uses '%s', which RFC 7208 §5.5 says not to "
+				  "publish (slow, unreliable)", p->domain, t);
+	}
+	free(copy);
+}
+
+static int term_cmp(const void *a, const void *b)
+{
+	const struct spf_term *x = a, *y = b;
+	return y->lookups - x->lookups;
+}
+
+/* "include:a=5, mx=1, ..." most costly first. */
+static char *spf_term_costs(const struct spf_cost *c)
+{
+	struct buf b = BUF_INIT;
+	struct spf_term *sorted = malloc((c->nterms + 1) * sizeof *sorted);
+	if (!sorted)
+		return NULL;
+	if (c->nterms)
+		memcpy(sorted, c->terms, c->nterms * sizeof *sorted);
+	qsort(sorted, c->nterms, sizeof *sorted, term_cmp);
+	for (size_t i = 0; i < c->nterms; i++)
+		if (sorted[i].lookups > 0)
+			buf_printf(&b, "%s%s=%d", b.len ? ", " : "", sorted[i].term,
+				   sorted[i].lookups);
+	free(sorted);
+	return buf_detach(&b);
+}
+
+static void spf_judge_cost(struct plan *p, int changed, int apply_mode)
+{
+	const struct spf_cost *c = &p->spf;
+	enum diag_severity sev = changed ? DIAG_ERROR : DIAG_WARNING;
+	int rule = changed ? 3 : 0;
+	if (c->dns_failed) {
+		if (apply_mode && changed)
+			plan_diag(p, DIAG_ERROR, 1, "spf-dns-failed",
+				  "spf: cannot count the lookups of the new record for %s (%s); "
+				  "refusing to publish an SPF record that was not counted",
+				  p->domain, c->problem ? c->problem : "DNS failure");
+		else
+			plan_diag(p, DIAG_WARNING, 0, "spf-dns-failed",
+				  "spf: lookups of %s not counted: %s", p->domain,
+				  c->problem ? c->problem : "DNS failure");
+		return;
+	}
+	if (c->loop)
+		plan_diag(p, sev, rule, "spf-loop", "spf: %s: %s, a guaranteed permerror",
+			  p->domain, c->problem ? c->problem : "include loop");
+	else if (c->permerror)
+		plan_diag(p, sev, rule, "spf-permerror", "spf: %s: %s", p->domain,
+			  c->problem ? c->problem : "the record gives permerror");
+	else if (!c->known)
+		plan_diag(p, DIAG_WARNING, 0, "spf-cost-unknown",
+			  "spf: %s costs at least %d lookups, not fully known: %s", p->domain,
+			  c->lookups, c->problem ? c->problem : "macros");
+	if (c->lookups > SPF_LOOKUP_LIMIT) {
+		char *costs = spf_term_costs(c);
+		plan_diag(p, sev, rule, "spf-lookup-limit",
+			  "spf: the record for %s needs %d DNS lookups, over the limit of %d "
+			  "(RFC 7208 §4.6.4); cost of each term: %s", p->domain, c->lookups,
+			  SPF_LOOKUP_LIMIT, costs ? costs : "?");
+		free(costs);
+	}
+	if (c->void_lookups > SPF_VOID_LIMIT)
+		plan_diag(p, sev, rule, "spf-void-limit",
+			  "spf: the record for %s causes %d void lookups, over the limit of %d "
+			  "(RFC 7208 §4.6.4)", p->domain, c->void_lookups, SPF_VOID_LIMIT);
+	else if (c->void_lookups > 0)
+		plan_diag(p, DIAG_WARNING, 0, "spf-void-lookups",
+			  "spf: the record for %s causes %d void lookup(s) (names with no data); "
+			  "at %d more it breaks", p->domain, c->void_lookups,
+			  SPF_VOID_LIMIT + 1 - c->void_lookups);
+}
+
+static void plan_spf(struct plan *p, const struct domain_config *d,
+		     const struct rrset_list *ex, struct resolver *r, int apply_mode)
+{
+	const struct record_policy *pol = &d->policy;
+	struct prov_error err = PROV_ERROR_INIT;
+	const struct rrset *set = rrset_list_find(ex, p->domain, RR_TXT);
+	const char *have = NULL;
+	int changed = 0;
+	size_t n = txt_pick(set, is_spf, &have);
+	if (n > 1) {
+		plan_diag(p, DIAG_ERROR, 3, "spf-multiple",
+			  "spf: %s has %zu SPF records, which is a permerror for every "
+			  "message (RFC 7208 §4.5); merge them into one by hand first",
+			  p->domain, n);
+		return;
+	}
+	if (have)
+		spf_warn_terms(p, have);
+	if (spf_merge(have, pol->spf.include, pol->spf.all, &p->spf_record,
+		      &changed, &err) < 0) {
+		plan_diag(p, DIAG_ERROR, 3, "spf-invalid",
+			  "spf: the existing SPF record at %s does not parse: %s; fix it first",
+			  p->domain, err.msg);
+		return;
+	}
+	if (r && spf_cost(r, p->domain, p->spf_record, &p->spf, &err) == 0) {
+		p->spf_counted = 1;
+		spf_judge_cost(p, changed, apply_mode);
+	} else if (r) {
+		plan_diag(p, DIAG_ERROR, 3, "spf-invalid", "spf: %s: %s", p->domain, err.msg);
+	}
+	if (plan_value(p, "spf", p->domain, RR_TXT, set, have, p->spf_record,
+		       pol->ttl) < 0)
+		plan_diag(p, DIAG_ERROR, 1, "internal", "out of memory");
+}
+
+static void plan_dkim(struct plan *p, const struct domain_config *d,
+		      const struct rrset_list *ex)
+{
+	const struct record_policy *pol = &d->policy;
+	struct prov_error err = PROV_ERROR_INIT;
+	char *name = NULL, *rel = NULL;
+	int bits = 0;
+	if (!(rel = dkim_owner(pol->dkim.selector)))
+		goto out;
+	if (name_resolve(rel, p->domain, &name, &err) < 0) {
+		plan_diag(p, DIAG_ERROR, 3, "out-of-zone", "dkim: %s", err.msg);
+		goto out;
+	}
+	if (dkim_key_check(pol->dkim.key, &bits, &err) < 0) {
+		plan_diag(p, DIAG_ERROR, 3, "dkim-invalid-key", "dkim: %s: %s", name, err.msg);
+		goto out;
+	}
+	if (bits < DKIM_MIN_BITS) {
+		plan_diag(p, DIAG_ERROR, 3, "dkim-weak-key",
+			  "dkim: %s: the key has %d bits; at least %d are required (RFC 8301)",
+			  name, bits, DKIM_MIN_BITS);
+		goto out;
+	}
+	if (bits < DKIM_GOOD_BITS)
+		plan_diag(p, DIAG_WARNING, 0, "dkim-short-key",
+			  "dkim: %s: the key has %d bits; %d are recommended (RFC 8301)",
+			  name, bits, DKIM_GOOD_BITS);
+	if (cname_blocks(p, ex, name, "dkim"))
+		goto out;
+	char *want = dkim_record_build(pol->dkim.key);
+	const struct rrset *set = rrset_list_find(ex, name, RR_TXT);
+	const char *have = NULL;
+	size_t n = txt_pick(set, any_text, &have);
+	for (size_t i = 0; set && set->values[i]; i++)
+		if (strcmp(set->values[i], want) == 0)
+			have = set->values[i];
+	if (n > 1 && strcmp(have, want) != 0)
+		plan_diag(p, DIAG_ERROR, 3, "dkim-multiple",
+			  "dkim: %s holds %zu TXT records; a selector must have exactly one key "
+			  "record (RFC 6376 §3.6.2.2): remove the others or choose another selector",
+			  name, n);
+	else if (n > 1)
+		plan_diag(p, DIAG_WARNING, 0, "dkim-multiple",
+			  "dkim: %s holds %zu TXT records besides the key; verifiers may pick any",
+			  name, n - 1);
+	else if (want && plan_value(p, "dkim", name, RR_TXT, set, have, want, pol->ttl) < 0)
+		plan_diag(p, DIAG_ERROR, 1, "internal", "out of memory");
+	free(want);
+out:
+	free(rel);
+	free(name);
+}
+
+static void plan_dmarc(struct plan *p, const struct domain_config *d,
+		       const struct rrset_list *ex)
+{
+	const struct record_policy *pol = &d->policy;
+	struct prov_error err = PROV_ERROR_INIT;
+	struct dmarc_record cur = { 0 };
+	char *name = NULL;
+	const struct dmarc_params params = {
+		pol->dmarc.policy, pol->dmarc.sp, pol->dmarc.rua, pol->dmarc.ruf,
+		pol->dmarc.fo, pol->dmarc.adkim, pol->dmarc.aspf, pol->dmarc.pct,
+	};
+	char *want = dmarc_record_build(&params);
+	if (name_resolve("_dmarc", p->domain, &name, &err) < 0 || !want)
+		goto out;
+	struct dmarc_record check = { 0 };
+	if (dmarc_record_parse(want, &check, &err) < 0) {
+		plan_diag(p, DIAG_ERROR, 3, "dmarc-invalid",
+			  "dmarc: the configured record \"%s\" is not valid: %s", want, err.msg);
+		goto out;
+	}
+	dmarc_record_release(&check);
+	if (cname_blocks(p, ex, name, "dmarc"))
+		goto out;
+	const struct rrset *set = rrset_list_find(ex, name, RR_TXT);
+	const char *have = NULL;
+	size_t n = txt_pick(set, dmarc_is_record, &have);
+	if (n > 1) {
+		plan_diag(p, DIAG_ERROR, 3, "dmarc-multiple",
+			  "dmarc: %s holds %zu DMARC records, so receivers apply none "
+			  "(RFC 7489 §6.6.3): remove all but one", name, n);
+		goto out;
+	}
+	if (have && strcmp(have, want) != 0) {
+		prov_error_clear(&err);
+		if (dmarc_record_parse(have, &cur, &err) < 0) {
+			plan_diag(p, DIAG_WARNING, 0, "dmarc-existing-invalid",
+				  "dmarc: the existing record at %s does not parse (%s); it is replaced",
+				  name, err.msg);
+		} else if (cur.p > dmarc_policy_from_name(pol->dmarc.policy)) {
+			plan_diag(p, DIAG_WARNING, 0, "dmarc-stricter",
+				  "dmarc: %s already has a stricter policy than p=%s; it is kept",
+				  name, pol->dmarc.policy);
+			goto out;
+		}
+	}
+	if (plan_value(p, "dmarc", name, RR_TXT, set, have, want, pol->ttl) < 0)
+		plan_diag(p, DIAG_ERROR, 1, "internal", "out of memory");
+out:
+	dmarc_record_release(&cur);
+	free(want);
+	free(name);
+}
+
+static void plan_tracking(struct plan *p, const struct domain_config *d,
+			  const struct rrset_list *ex)
+{
+	const struct record_policy *pol = &d->policy;
+	struct prov_error err = PROV_ERROR_INIT;
+	char *name = NULL, *target = dname_fqdn(pol->tracking.target);
+	if (name_resolve(pol->tracking.name, p->domain, &name, &err) < 0) {
+		plan_diag(p, DIAG_ERROR, 3, "out-of-zone", "tracking: %s", err.msg);
+		goto out;
+	}
+	if (dname_equal(name, p->domain)) {
+		plan_diag(p, DIAG_ERROR, 3, "cname-at-apex",
+			  "tracking: a CNAME cannot sit at the zone apex %s", name);
+		goto out;
+	}
+	for (size_t i = 0; i < ex->n; i++)
+		if (ex->v[i].type != RR_CNAME && dname_equal(ex->v[i].name, name)) {
+			plan_diag(p, DIAG_ERROR, 3, "cname-conflict",
+				  "tracking: %s already holds %s data, so it cannot be a CNAME "
+				  "(RFC 1034 §3.6.2): move that data or choose another tracking name",
+				  name, rr_type_name(ex->v[i].type));
+			goto out;
+		}
+	const struct rrset *set = rrset_list_find(ex, name, RR_CNAME);
+	const char *have = set ? set->values[0] : NULL;
+	if (target && plan_value(p, "tracking", name, RR_CNAME, set, have, target, pol->ttl) < 0)
+		plan_diag(p, DIAG_ERROR, 1, "internal", "out of memory");
+out:
+	free(target);
+	free(name);
+}
+
+char **plan_managed_names(const struct domain_config *d)
+{
+	char **v = NULL, *name = NULL, *zone = dname_fqdn(d->name);
+	char *rel = NULL;
+	struct prov_error err = PROV_ERROR_INIT;
+	if (!zone)
+		return NULL;
+	strv_push(&v, zone);
+	if ((rel = dkim_owner(d->policy.dkim.selector))) {
+		if (name_resolve(rel, zone, &name, &err) == 0)
+			strv_push(&v, name);
+		free(name);
+		free(rel);
+	}
+	if (name_resolve("_dmarc", zone, &name, &err) == 0)
+		strv_push(&v, name);
+	free(name);
+	prov_error_clear(&err);
+	if (name_resolve(d->policy.tracking.name, zone, &name, &err) == 0)
+		strv_push(&v, name);
+	free(name);
+	free(zone);
+	return v;
+}
+
+int plan_build(const struct domain_config *d, const struct rrset_list *existing,
+	       struct resolver *r, int apply_mode, struct plan *out)
+{
+	memset(out, 0, sizeof *out);
+	out->domain = dname_fqdn(d->name);
+	out->provider = d->provider;
+	if (!out->domain)
+		return PROV_ERR_NOMEM;
+	plan_spf(out, d, existing, r, apply_mode);
+	plan_dkim(out, d, existing);
+	plan_dmarc(out, d, existing);
+	plan_tracking(out, d, existing);
+	out->status = out->nchanges ? PLAN_CHANGES : PLAN_IN_SYNC;
+	for (size_t i = 0; i < out->ndiags; i++)
+		if (out->diags[i].severity == DIAG_ERROR) {
+			if (out->diags[i].exit_code == 1)
+				out->status = PLAN_ERROR;
+			else if (out->status != PLAN_ERROR)
+				out->status = PLAN_REFUSED;
+		}
+	return 0;
+}
+
+void plan_release(struct plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nchanges; i++) {
+		free(p->changes[i].name);
+		free(p->changes[i].before);
+		free(p->changes[i].after);
+	}
+	for (size_t i = 0; i < p->ndiags; i++) {
+		free(p->diags[i].code);
+		free(p->diags[i].message);
+	}
+	free(p->changes);
+	free(p->diags);
+	free(p->domain);
+	free(p->spf_record);
+	free(p->verdict_ip);
+	if (p->spf_counted)
+		spf_cost_release(&p->spf);
+	memset(p, 0, sizeof *p);
+}
+
+int plan_exit_code(const struct plan *p, int detailed)
+{
+	switch (p->status) {
+	case PLAN_ERROR: return 1;
+	case PLAN_REFUSED: return 3;
+	case PLAN_CHANGES: return detailed ? 2 : 0;
+	default: return 0;
+	}
+}
+
+const char *plan_status_name(enum plan_status s)
+{
+	static const char *const names[] = { "in_sync", "changes", "applied",
+					     "refused", "error" };
+	return names[s];
+}

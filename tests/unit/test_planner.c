@@ -1,0 +1,414 @@
+/*
+ * test_planner.c - every rule of the planner, with in-memory records and an
+ * in-memory DNS (tests/unit/memdns.h) behind the real resolver cache and the
+ * real SPF engine.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "memdns.h"
+#include "plan.h"
+
+#define KEY_1024 "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDJ8kmQQDUsaAh22b/MIUjYWcYZiFp9VuXXh6mwbk8/sMRTgI1LD5nOWa3VByFGJYFbJecx1o9sRV4EFjf5CMf7WqMfiW98quujiS/Z7Ke0QX5ExcurWjb6hu+OHlR0C5k2txLrkjofnE+KzioxmxZZwpJnRuw26Raj4BOjOR/cOwIDAQAB"
+#define KEY_ED25519 "MCowBQYDK2VwAyEANFffqQieC/QBU3+OiU5cIAI13BND1AkrH8F1D1fIcrw="
+#define DKIM_VALUE "k=rsa; p=" DEFAULT_DKIM_KEY
+#define DMARC_VALUE "v=DMARC1; p=quarantine; rua=mailto:postmaster@example.com; " \
+	"ruf=mailto:postmaster@example.com; fo=1"
+
+static const struct memdns_row base_rows[] = {
+	MEMDNS_MAILGUN_ROWS,
+	{ "_spf.crm.example", RR_TXT, "v=spf1 a mx ip4:192.0.2.0/24 -all" },
+	{ "_spf.crm.example", RR_A, "192.0.2.1" },
+	{ "_spf.crm.example", RR_MX, "10 mx.crm.example." },
+	{ "mx.crm.example", RR_A, "192.0.2.2" },
+	{ "example.com", RR_A, "192.0.2.80" },
+	{ "example.com", RR_MX, "10 mail.example.com." },
+	{ "mail.example.com", RR_A, "192.0.2.25" },
+	{ "broken.example", 0, "TIMEOUT" },
+	{ NULL, 0, NULL },
+};
+
+struct fixture {
+	struct memdns dns;
+	struct resolver *r;
+	struct domain_config d;
+	struct rrset_list ex;
+	struct plan p;
+};
+
+static void set(char **field, const char *v)
+{
+	free(*field);
+	*field = v ? strdup(v) : NULL;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	struct record_policy *pol = &f->d.policy;
+	f->r = memdns_resolver(&f->dns, base_rows);
+	set(&f->d.name, "example.com");
+	set(&f->d.provider, "local");
+	pol->ttl = 3600;
+	set(&pol->spf.include, "mailgun.org");
+	set(&pol->spf.all, "~all");
+	set(&pol->dkim.selector, "pic");
+	set(&pol->dkim.key, DEFAULT_DKIM_KEY);
+	set(&pol->dmarc.policy, "quarantine");
+	set(&pol->dmarc.rua, "mailto:postmaster@example.com");
+	set(&pol->dmarc.ruf, "mailto:postmaster@example.com");
+	set(&pol->dmarc.fo, "1");
+	pol->dmarc.pct = -1;
+	set(&pol->tracking.name, "email.mg3");
+	set(&pol->tracking.target, "mailgun.org");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	struct record_policy *pol = &f->d.policy;
+	char **fields[] = { &f->d.name, &f->d.provider, &pol->spf.include, &pol->spf.all,
+			    &pol->dkim.selector, &pol->dkim.key, &pol->dmarc.policy,
+			    &pol->dmarc.rua, &pol->dmarc.ruf, &pol->dmarc.fo,
+			    &pol->dmarc.sp, &pol->tracking.name, &pol->tracking.target };
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		free(*fields[i]);
+	plan_release(&f->p);
+	rrset_list_release(&f->ex);
+	resolver_free(f->r);
+	free(f);
+	return 0;
+}
+
+static void add(struct fixture *f, const char *name, uint16_t type, uint32_t ttl,
+		const char *value)
+{
+	assert_int_equal(rrset_list_add(&f->ex, name, type, ttl, value), 0);
+}
+
+static void plan(struct fixture *f, int apply_mode)
+{
+	plan_release(&f->p);
+	assert_int_equal(plan_build(&f->d, &f->ex, f->r, apply_mode, &f->p), 0);
+}
+
+static const struct change *change_for(const struct plan *p, const char *what)
+{
+	for (size_t i = 0; i < p->nchanges; i++)
+		if (strcmp(p->changes[i].what, what) == 0)
+			return &p->changes[i];
+	return NULL;
+}
+
+static const struct diag *diag_for(const struct plan *p, const char *code)
+{
+	for (size_t i = 0; i < p->ndiags; i++)
+		if (strcmp(p->diags[i].code, code) == 0)
+			return &p->diags[i];
+	return NULL;
+}
+
+/* Apply the plan to the in-memory record list, as a provider would. */
+static void apply_in_memory(struct fixture *f)
+{
+	struct rrset_list next = { 0 };
+	for (size_t i = 0; i < f->ex.n; i++) {
+		const struct rrset *s = &f->ex.v[i];
+		for (char **v = s->values; *v; v++) {
+			int replaced = 0;
+			for (size_t c = 0; c < f->p.nchanges; c++) {
+				const struct change *ch = &f->p.changes[c];
+				if (ch->type == s->type && dname_equal(ch->name, s->name) &&
+				    ch->before && strcmp(ch->before, *v) == 0)
+					replaced = 1;
+			}
+			if (!replaced)
+				rrset_list_add(&next, s->name, s->type, s->ttl, *v);
+		}
+	}
+	for (size_t c = 0; c < f->p.nchanges; c++) {
+		const struct change *ch = &f->p.changes[c];
+		if (ch->after)
+			rrset_list_add(&next, ch->name, ch->type, ch->ttl, ch->after);
+	}
+	rrset_list_release(&f->ex);
+	f->ex = next;
+}
+
+static void test_empty_zone(void **state)
+{
+	struct fixture *f = *state;
+	plan(f, 0);
+	assert_int_equal(f->p.status, PLAN_CHANGES);
+	assert_int_equal(f->p.nchanges, 4);
+	const struct change *c = change_for(&f->p, "spf");
+	assert_int_equal(c->action, CHANGE_CREATE);
+	assert_string_equal(c->name, "example.com.");
+	assert_string_equal(c->after, "v=spf1 include:mailgun.org ~all");
+	assert_null(c->before);
+	assert_int_equal(c->ttl, 3600);
+	c = change_for(&f->p, "dkim");
+	assert_string_equal(c->name, "pic._domainkey.example.com.");
+	assert_string_equal(c->after, DKIM_VALUE);
+	c = change_for(&f->p, "dmarc");
+	assert_string_equal(c->name, "_dmarc.example.com.");
+	assert_string_equal(c->after, DMARC_VALUE);
+	c = change_for(&f->p, "tracking");
+	assert_string_equal(c->name, "email.mg3.example.com.");
+	assert_int_equal(c->type, RR_CNAME);
+	assert_string_equal(c->after, "mailgun.org.");
+	assert_true(f->p.spf_counted);
+	assert_int_equal(f->p.spf.lookups, 5);
+	assert_int_equal(f->p.spf.void_lookups, 0);
+	assert_int_equal(plan_exit_code(&f->p, 1), 2);
+	assert_int_equal(plan_exit_code(&f->p, 0), 0);
+}
+
+static void test_merge_keeps_other_txt(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "example.com.", RR_TXT, 300, "google-site-verification=abc");
+	add(f, "example.com.", RR_TXT, 300, "v=spf1 ip4:192.0.2.0/24 -all");
+	add(f, "example.com.", RR_TXT, 300, "MS=ms123");
+	add(f, "example.com.", RR_MX, 300, "10 mail.example.com.");
+	plan(f, 0);
+	const struct change *c = change_for(&f->p, "spf");
+	assert_non_null(c);
+	assert_int_equal(c->action, CHANGE_UPDATE);
+	assert_string_equal(c->before, "v=spf1 ip4:192.0.2.0/24 -all");
+	assert_string_equal(c->after, "v=spf1 ip4:192.0.2.0/24 include:mailgun.org -all");
+	assert_int_equal(c->ttl, 300); /* the shared set keeps its TTL */
+	for (size_t i = 0; i < f->p.nchanges; i++) /* unmanaged data never planned */
+		assert_int_not_equal(f->p.changes[i].type, RR_MX);
+}
+
+static void test_idempotent(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "example.com.", RR_TXT, 300, "v=spf1 mx -all");
+	add(f, "example.com.", RR_TXT, 300, "site-verification=1");
+	plan(f, 1);
+	assert_int_equal(f->p.status, PLAN_CHANGES);
+	apply_in_memory(f);
+	plan(f, 1);
+	assert_int_equal(f->p.status, PLAN_IN_SYNC);
+	assert_int_equal(f->p.nchanges, 0);
+	assert_int_equal(plan_exit_code(&f->p, 1), 0);
+	const struct rrset *s = rrset_list_find(&f->ex, "example.com.", RR_TXT);
+	assert_int_equal(strv_len(s->values), 2);
+}
+
+static void test_two_spf_refused(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "example.com.", RR_TXT, 300, "v=spf1 mx -all");
+	add(f, "example.com.", RR_TXT, 300, "v=spf1 a -all");
+	plan(f, 0);
+	assert_int_equal(f->p.status, PLAN_REFUSED);
+	assert_non_null(diag_for(&f->p, "spf-multiple"));
+	assert_null(change_for(&f->p, "spf"));
+	assert_int_equal(plan_exit_code(&f->p, 0), 3);
+}
+
+static void test_lookup_limit(void **state)
+{
+	struct fixture *f = *state;
+	/* mailgun 5 + crm (1 + a + mx = 3) + mx + a = 10: allowed. */
+	add(f, "example.com.", RR_TXT, 300, "v=spf1 include:_spf.crm.example mx a -all");
+	plan(f, 0);
+	assert_int_equal(f->p.spf.lookups, 10);
+	assert_null(diag_for(&f->p, "spf-lookup-limit"));
+	assert_int_equal(f->p.status, PLAN_CHANGES);
+	/* One more a: 11, refused with the cost of each term. */
+	rrset_list_release(&f->ex);
+	add(f, "example.com.", RR_TXT, 300, "v=spf1 include:_spf.crm.example mx a a:mail.example.com -all");
+	plan(f, 0);
+	assert_int_equal(f->p.spf.lookups, 11);
+	const struct diag *d = diag_for(&f->p, "spf-lookup-limit");
+	assert_non_null(d);
+	assert_int_equal(d->severity, DIAG_ERROR);
+	assert_non_null(strstr(d->message, "include:mailgun.org=5"));
+	assert_non_null(strstr(d->message, "include:_spf.crm.example=3"));
+	assert_int_equal(f->p.status, PLAN_REFUSED);
+}
+
+static void test_void_limit(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "example.com.", RR_TXT, 300, "v=spf1 a:gone1.example a:gone2.example a:gone3.example -all");
+	plan(f, 0);
+	assert_int_equal(f->p.spf.void_lookups, 3);
+	assert_non_null(diag_for(&f->p, "spf-void-limit"));
+	assert_int_equal(f->p.status, PLAN_REFUSED);
+}
+
+static void test_dns_failure(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "example.com.", RR_TXT, 300, "v=spf1 include:broken.example -all");
+	plan(f, 0); /* dry run: a warning, cost unknown */
+	assert_true(f->p.spf.dns_failed);
+	const struct diag *d = diag_for(&f->p, "spf-dns-failed");
+	assert_non_null(d);
+	assert_int_equal(d->severity, DIAG_WARNING);
+	assert_int_equal(f->p.status, PLAN_CHANGES);
+	plan(f, 1); /* apply: refuse to publish an uncounted record, exit 1 */
+	d = diag_for(&f->p, "spf-dns-failed");
+	assert_int_equal(d->severity, DIAG_ERROR);
+	assert_int_equal(plan_exit_code(&f->p, 0), 1);
+}
+
+static void test_tracking_clash(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "email.mg3.example.com.", RR_A, 300, "192.0.2.9");
+	plan(f, 0);
+	const struct diag *d = diag_for(&f->p, "cname-conflict");
+	assert_non_null(d);
+	assert_non_null(strstr(d->message, "email.mg3.example.com."));
+	assert_null(change_for(&f->p, "tracking"));
+	assert_int_equal(f->p.status, PLAN_REFUSED);
+}
+
+static void test_cname_at_txt_name(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "_dmarc.example.com.", RR_CNAME, 300, "dmarc.elsewhere.example.");
+	plan(f, 0);
+	assert_non_null(diag_for(&f->p, "cname-conflict"));
+	assert_null(change_for(&f->p, "dmarc"));
+	assert_int_equal(f->p.status, PLAN_REFUSED);
+}
+
+static void test_tracking_outside(void **state)
+{
+	struct fixture *f = *state;
+	set(&f->d.policy.tracking.name, "email.mg3.clienttether.com");
+	plan(f, 0);
+	const struct diag *d = diag_for(&f->p, "out-of-zone");
+	assert_non_null(d);
+	assert_non_null(strstr(d->message, "hint"));
+	assert_int_equal(f->p.status, PLAN_REFUSED);
+	set(&f->d.policy.tracking.name, "email.other.org.");
+	plan(f, 0);
+	assert_non_null(diag_for(&f->p, "out-of-zone"));
+	set(&f->d.policy.tracking.name, "email.example.com.");
+	plan(f, 0);
+	assert_null(diag_for(&f->p, "out-of-zone"));
+	assert_string_equal(change_for(&f->p, "tracking")->name, "email.example.com.");
+}
+
+static void test_dmarc_stricter_kept(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "_dmarc.example.com.", RR_TXT, 300, "v=DMARC1; p=reject; rua=mailto:d@example.com");
+	plan(f, 0);
+	assert_null(change_for(&f->p, "dmarc"));
+	const struct diag *d = diag_for(&f->p, "dmarc-stricter");
+	assert_non_null(d);
+	assert_int_equal(d->severity, DIAG_WARNING);
+	assert_int_equal(plan_exit_code(&f->p, 0), 0);
+	/* A weaker existing policy is raised. */
+	rrset_list_release(&f->ex);
+	add(f, "_dmarc.example.com.", RR_TXT, 300, "v=DMARC1; p=none");
+	plan(f, 0);
+	const struct change *c = change_for(&f->p, "dmarc");
+	assert_non_null(c);
+	assert_string_equal(c->before, "v=DMARC1; p=none");
+	assert_int_equal(c->ttl, 3600);
+}
+
+static void test_dkim_keys(void **state)
+{
+	struct fixture *f = *state;
+	set(&f->d.policy.dkim.key, "bm90IGEga2V5");
+	plan(f, 0);
+	assert_non_null(diag_for(&f->p, "dkim-invalid-key"));
+	assert_int_equal(f->p.status, PLAN_REFUSED);
+	set(&f->d.policy.dkim.key, KEY_ED25519);
+	plan(f, 0);
+	assert_non_null(diag_for(&f->p, "dkim-invalid-key"));
+	set(&f->d.policy.dkim.key, KEY_1024);
+	plan(f, 0);
+	const struct diag *d = diag_for(&f->p, "dkim-short-key");
+	assert_non_null(d);
+	assert_non_null(strstr(d->message, "1024"));
+	assert_int_equal(f->p.status, PLAN_CHANGES);
+}
+
+static void test_dkim_replaced(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "pic._domainkey.example.com.", RR_TXT, 3600, "k=rsa; p=" KEY_1024);
+	plan(f, 0);
+	const struct change *c = change_for(&f->p, "dkim");
+	assert_int_equal(c->action, CHANGE_UPDATE);
+	assert_string_equal(c->before, "k=rsa; p=" KEY_1024);
+	assert_string_equal(c->after, DKIM_VALUE);
+}
+
+static void test_spf_warnings(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "example.com.", RR_TXT, 300, "v=spf1 ptr +all");
+	plan(f, 0);
+	assert_non_null(diag_for(&f->p, "spf-pass-all"));
+	assert_non_null(diag_for(&f->p, "spf-ptr"));
+	assert_string_equal(change_for(&f->p, "spf")->after, "v=spf1 ptr include:mailgun.org +all");
+}
+
+static void test_spf_invalid_existing(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "example.com.", RR_TXT, 300, "v=spf1 moo -all");
+	plan(f, 0);
+	assert_non_null(diag_for(&f->p, "spf-invalid"));
+	assert_null(change_for(&f->p, "spf"));
+	assert_int_equal(f->p.status, PLAN_REFUSED);
+}
+
+static void test_cache_shared(void **state)
+{
+	struct fixture *f = *state;
+	plan(f, 0);
+	unsigned long first = f->dns.served;
+	assert_true(first >= 5);
+	set(&f->d.name, "example.net");
+	plan(f, 0);
+	assert_int_equal(f->dns.served, first); /* the mailgun tree asked once */
+}
+
+static void test_managed_names(void **state)
+{
+	struct fixture *f = *state;
+	char **n = plan_managed_names(&f->d);
+	assert_int_equal(strv_len(n), 4);
+	assert_string_equal(n[0], "example.com.");
+	assert_string_equal(n[1], "pic._domainkey.example.com.");
+	assert_string_equal(n[2], "_dmarc.example.com.");
+	assert_string_equal(n[3], "email.mg3.example.com.");
+	strv_free(n);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_empty_zone), T(test_merge_keeps_other_txt), T(test_idempotent),
+		T(test_two_spf_refused), T(test_lookup_limit), T(test_void_limit),
+		T(test_dns_failure), T(test_tracking_clash), T(test_cname_at_txt_name),
+		T(test_tracking_outside), T(test_dmarc_stricter_kept), T(test_dkim_keys),
+		T(test_dkim_replaced), T(test_spf_warnings), T(test_spf_invalid_existing),
+		T(test_cache_shared), T(test_managed_names),
+	};
+	return cmocka_run_group_tests_name("planner", tests, NULL, NULL);
+}
