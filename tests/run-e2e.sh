@@ -1,15 +1,27 @@
 #!/bin/sh
 # Run every end-to-end script in tests/e2e/ against $PROVISION; each prints
-# "ok - ..." / "not ok - ..." lines and exits non-zero on a failure.
+# "ok - ..." / "not ok - ..." lines, ends with "# N passed, M failed" and
+# exits non-zero on a failure. The last line totals the checks of all.
 set -u
 : "${PROVISION:?set PROVISION to the binary under test}"
 export PROVISION
 top=$(cd "$(dirname "$0")/.." && pwd)
-fail=0; pass=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+fail=0; pass=0; bad=0
 for t in "$top"/tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
 	echo "# $(basename "$t")"
-	if sh "$t"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAILED: $t"; fi
+	sh "$t" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	p=$(grep -c '^ok ' "$log"); f=$(grep -c '^not ok ' "$log")
+	pass=$((pass + p)); fail=$((fail + f))
+	if [ "$rc" -ne 0 ]; then
+		bad=$((bad + 1))
+		[ "$f" -eq 0 ] && fail=$((fail + 1)) # died without saying why
+		echo "FAILED: $(basename "$t") (exit $rc)"
+	fi
 done
-echo "e2e scripts: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+echo "e2e: $pass passed, $fail failed"
+[ "$bad" -eq 0 ] && [ "$fail" -eq 0 ]
