@@ -75,6 +75,20 @@ expect_same_file "$T/zones/example.com.zone" "$T/orig.zone" "zone byte-identical
 check "no temporary files left behind" sh -c "! ls -a '$T/zones' | grep -v -e '^\.\.\?$' -e '\.zone$' -e '\.bak$' -e '\.orig$' | grep -q ."
 rmdir "$T/zones/example.com.zone.bak"
 
+# a read-only zone directory, for a user who may not write there
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	mkdir -p "$T/ro/zones" && cp "$T/orig.zone" "$T/ro/zones/example.com.zone"
+	cp "$T/zones.cfg" "$T/ro/zones.cfg"
+	chmod 755 "$T" "$T/ro" && chmod 555 "$T/ro/zones" && chmod 644 "$T/ro/zones/example.com.zone"
+	expect_exit 1 "apply into a read-only directory" setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$PROVISION" -c "$T/ro/zones.cfg" --resolver "$KNOT_ADDR" example.com
+	grep_file "cannot write zones/example.com.zone: Permission denied" "$T/out" "error names the zone and the cause"
+	expect_same_file "$T/ro/zones/example.com.zone" "$T/orig.zone" "zone byte-identical in a read-only directory"
+	chmod 755 "$T/ro/zones"
+else
+	ok "read-only directory: skipped (needs root and setpriv to switch to an unprivileged user)"
+fi
+
 # a DNS server that never answers
 silent_udp_start
 SILENT=$SILENT_ADDR
