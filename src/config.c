@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "dmarc.h"
 #include "provision/util.h"
 
 /* What a key holds and how its value is checked. */
@@ -232,21 +233,6 @@ static int valid_choice(const char *s, const char *const *choices)
 	return 0;
 }
 
-/* One DMARC report URI (RFC 7489 section 6.2), spaces trimmed. */
-static int valid_uri(const char *s, size_t n)
-{
-	while (n && (*s == ' ' || *s == '\t')) {
-		s++;
-		n--;
-	}
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	if (n > 7 && strncasecmp(s, "mailto:", 7) == 0)
-		return memchr(s + 7, '@', n - 7) != NULL;
-	return (n > 5 && strncasecmp(s, "http:", 5) == 0)
-	       || (n > 6 && strncasecmp(s, "https:", 6) == 0);
-}
-
 /* Each piece of s split at sep passes ok (a URI or an fo option). */
 static int valid_split(const char *s, char sep, int (*ok)(const char *, size_t))
 {
@@ -284,7 +270,7 @@ static const char *check_string(const struct key *k, const char *v)
 	case K_B64:
 		return valid_b64(v) ? NULL : "must be non-empty base64";
 	case K_URIS:
-		return valid_split(v, ',', valid_uri) ? NULL
+		return dmarc_uri_list_check(v, NULL) == 0 ? NULL
 		       : "must be comma-separated mailto: (with an @), "
 			 "https: or http: URIs";
 	case K_FO:

@@ -57,10 +57,10 @@ struct config {
 	size_t ndomains;
 };
 
-/* Load and validate path. Returns 0, PROV_ERR_CONFIG (syntax, unknown key,
- * wrong type, bad value, unknown provider; err = "FILE:LINE: ...") or
- * PROV_ERR_RUNTIME (the file cannot be read). cfg is filled only on
- * success; release it with config_release(). */
+/* Load and validate path. Returns 0, or PROV_ERR_CONFIG (syntax, unknown
+ * key, wrong type, bad value, unknown provider: err = "FILE:LINE: ..."; a
+ * file that cannot be read: "FILE: cannot read configuration: ..."). cfg is
+ * filled only on success; release it with config_release(). */
 int config_load(const char *path, struct config *cfg, struct prov_error *err);
 void config_release(struct config *cfg);
 /* The domain entry with this name (case and trailing dot ignored), or NULL. */
