@@ -7,7 +7,9 @@
  * empty answers toward 2 void lookups (§4.6.4); redirect= is ignored when
  * the record has `all` (§6.1); exp= is read only on fail (§6.2). spf_cost()
  * runs the same evaluator in "count mode": no client matches, nothing stops
- * at the limit, and every counted term is recorded in a tree.
+ * at the limit, and every counted term is recorded in a tree. Both can take
+ * some records from a "pending" list instead of DNS (records not yet
+ * published). Flattening is in spf_flatten.c.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -23,33 +25,13 @@
 #include "provision/util.h"
 #include "spf_internal.h"
 
-#define MAX_DEPTH 24    /* nested include/redirect records */
+#define MAX_DEPTH SPF_MAX_DEPTH
 #define MAX_STEPS 2000  /* counted terms walked by one spf_cost() */
-#define MAX_MX 10       /* §4.6.4 */
+#define MAX_MX SPF_MAX_MX
 #define MAX_PTR 10      /* §4.6.4 */
-
-enum kind { K_ALL, K_INCLUDE, K_A, K_MX, K_PTR, K_IP4, K_IP6, K_EXISTS,
-	    K_REDIRECT, K_EXP, K_MOD };
 
 static const char *const mech_names[] = {
 	"all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists",
-};
-
-struct term {
-	enum kind kind;
-	char qual;     /* + - ~ ? */
-	char *text;    /* as written */
-	char *spec;    /* domain-spec, or NULL */
-	int cidr4, cidr6;
-	unsigned char addr[16];
-	size_t col, len; /* 1-based column and length in the record */
-};
-
-struct record {
-	struct term *t;
-	size_t n;
-	int has_all;
-	int redirect, exp; /* index of the modifier, or -1 */
 };
 
 const char *spf_result_name(enum spf_result r)
@@ -74,7 +56,7 @@ int spf_is_record(const char *text)
 
 /* ---- parsing (§4.6.1, §12) ---- */
 
-static void record_release(struct record *rec)
+void spf_record_release(struct spf_record_p *rec)
 {
 	for (size_t i = 0; i < rec->n; i++) {
 		free(rec->t[i].text);
@@ -102,7 +84,7 @@ static int parse_cidr(const char *s, size_t n, int max, int *out)
 }
 
 /* Strip "/n", "//n" or "/n//m" from the end of s (§5.3 dual-cidr). */
-static int strip_dual_cidr(const char *s, size_t *len, struct term *t)
+static int strip_dual_cidr(const char *s, size_t *len, struct spf_term_p *t)
 {
 	size_t n = *len, j = n;
 	while (j > 0 && isdigit((unsigned char)s[j - 1]))
@@ -124,7 +106,7 @@ static int strip_dual_cidr(const char *s, size_t *len, struct term *t)
 	return 0;
 }
 
-static int set_spec(struct term *t, const char *s, size_t n)
+static int set_spec(struct spf_term_p *t, const char *s, size_t n)
 {
 	t->spec = strndup(s, n);
 	return t->spec ? 0 : -1;
@@ -143,7 +125,7 @@ static const char *spec_problem(const char *s, size_t n)
 }
 
 static int parse_modifier(const char *s, size_t n, size_t eq,
-			  struct term *t, const char **why)
+			  struct spf_term_p *t, const char **why)
 {
 	if (eq == 0)
 		return *why = "empty modifier name", -1;
@@ -170,7 +152,7 @@ static int parse_modifier(const char *s, size_t n, size_t eq,
 }
 
 /* ip4:/ip6: argument: -1 bad address, -2 bad prefix length. */
-static int parse_ip(const char *s, size_t n, struct term *t)
+static int parse_ip(const char *s, size_t n, struct spf_term_p *t)
 {
 	int six = t->kind == K_IP6;
 	const char *slash = memchr(s, '/', n);
@@ -189,7 +171,7 @@ static int parse_ip(const char *s, size_t n, struct term *t)
 }
 
 /* The argument of a mechanism: s/n is what follows its name. */
-static int parse_mech_arg(const char *s, size_t n, struct term *t,
+static int parse_mech_arg(const char *s, size_t n, struct spf_term_p *t,
 			  const char **why)
 {
 	switch (t->kind) {
@@ -227,7 +209,7 @@ static int parse_mech_arg(const char *s, size_t n, struct term *t,
 	return set_spec(t, s + 1, n - 1) < 0 ? (*why = "out of memory", -1) : 0;
 }
 
-static int parse_term(const char *s, size_t n, struct term *t,
+static int parse_term(const char *s, size_t n, struct spf_term_p *t,
 		      const char **why)
 {
 	t->cidr4 = 32;
@@ -244,20 +226,20 @@ static int parse_term(const char *s, size_t n, struct term *t,
 	for (size_t k = 0; k < sizeof mech_names / sizeof *mech_names; k++)
 		if (strlen(mech_names[k]) == name &&
 		    strncasecmp(s, mech_names[k], name) == 0) {
-			t->kind = (enum kind)k;
+			t->kind = (enum spf_kind)k;
 			return parse_mech_arg(s + name, n - name, t, why);
 		}
 	return *why = "unknown mechanism", -1;
 }
 
-static int add_term(struct record *rec, const char *s, size_t n, size_t col,
-		    struct prov_error *err)
+static int add_term(struct spf_record_p *rec, const char *s, size_t n,
+		    size_t col, struct prov_error *err)
 {
-	struct term *v = realloc(rec->t, (rec->n + 1) * sizeof *v);
+	struct spf_term_p *v = realloc(rec->t, (rec->n + 1) * sizeof *v);
 	if (!v)
 		return prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
 	rec->t = v;
-	struct term *t = &v[rec->n++];
+	struct spf_term_p *t = &v[rec->n++];
 	memset(t, 0, sizeof *t);
 	t->col = col;
 	t->len = n;
@@ -283,8 +265,8 @@ static int add_term(struct record *rec, const char *s, size_t n, size_t col,
 }
 
 /* Parse a whole record of len bytes (§4.6: any error anywhere fails it). */
-static int parse_record(const char *text, size_t len, struct record *rec,
-			struct prov_error *err)
+int spf_parse_record(const char *text, size_t len, struct spf_record_p *rec,
+		     struct prov_error *err)
 {
 	memset(rec, 0, sizeof *rec);
 	rec->redirect = rec->exp = -1;
@@ -310,7 +292,7 @@ static int parse_record(const char *text, size_t len, struct record *rec,
 			j++;
 		int rc = add_term(rec, text + i, j - i, i + 1, err);
 		if (rc < 0) {
-			record_release(rec);
+			spf_record_release(rec);
 			return rc;
 		}
 		i = j;
@@ -320,18 +302,18 @@ static int parse_record(const char *text, size_t len, struct record *rec,
 
 int spf_validate(const char *text, struct prov_error *err)
 {
-	struct record rec;
+	struct spf_record_p rec;
 	if (!text)
 		return prov_errorf(err, PROV_ERR_RULE, "no spf record");
-	int rc = parse_record(text, strlen(text), &rec, err);
+	int rc = spf_parse_record(text, strlen(text), &rec, err);
 	if (rc == 0)
-		record_release(&rec);
+		spf_record_release(&rec);
 	return rc;
 }
 
 /* ---- merge (email-auth-rules.md §1.12) ---- */
 
-static int is_mechanism(enum kind k)
+static int is_mechanism(enum spf_kind k)
 {
 	return k <= K_EXISTS;
 }
@@ -339,7 +321,7 @@ static int is_mechanism(enum kind k)
 int spf_merge(const char *existing, const char *include, const char *all,
 	      char **out, int *changed, struct prov_error *err)
 {
-	struct record rec;
+	struct spf_record_p rec;
 	struct buf b = BUF_INIT;
 	int rc;
 	*out = NULL;
@@ -352,14 +334,14 @@ int spf_merge(const char *existing, const char *include, const char *all,
 		*changed = 1;
 		return 0;
 	}
-	if ((rc = parse_record(existing, strlen(existing), &rec, err)) < 0)
+	if ((rc = spf_parse_record(existing, strlen(existing), &rec, err)) < 0)
 		return rc;
 	size_t at = 6; /* insert after this offset... */
 	int before = 0; /* ...or before it */
 	for (size_t i = 0; i < rec.n; i++) {
-		struct term *t = &rec.t[i];
+		struct spf_term_p *t = &rec.t[i];
 		if (t->kind == K_INCLUDE && dname_equal(t->spec, include)) {
-			record_release(&rec);
+			spf_record_release(&rec);
 			*out = strdup(existing);
 			return *out ? 0 : prov_errorf(err, PROV_ERR_NOMEM,
 						      "out of memory");
@@ -369,7 +351,7 @@ int spf_merge(const char *existing, const char *include, const char *all,
 		else if (!before && is_mechanism(t->kind))
 			at = t->col - 1 + t->len;
 	}
-	record_release(&rec);
+	spf_record_release(&rec);
 	rc = buf_add(&b, existing, at);
 	if (rc == 0)
 		rc = buf_printf(&b, before ? "include:%s " : " include:%s",
@@ -396,6 +378,7 @@ struct tlist {
 
 struct ev {
 	struct resolver *r;
+	const struct spf_pending *pending; /* records answered without DNS */
 	int count; /* spf_cost(): nothing matches but `all`, no limit */
 	int family;
 	unsigned char ip[16];
@@ -488,7 +471,7 @@ static int prefix_eq(const unsigned char *a, const unsigned char *b, int bits)
 }
 
 static int addr_match(const struct ev *ev, const struct dns_rr *rr,
-		      const struct term *t)
+		      const struct spf_term_p *t)
 {
 	if (ev->count)
 		return 0;
@@ -517,7 +500,7 @@ static char *expand(struct ev *ev, const char *domain, const char *spec)
 
 /* The name a term points at; NULL with *m set when it cannot be asked. */
 static char *term_target(struct ev *ev, const char *domain,
-			 const struct term *t, enum mres *m)
+			 const struct spf_term_p *t, enum mres *m)
 {
 	*m = M_NO;
 	if (ev->count && spf_has_macro(t->spec)) {
@@ -602,7 +585,8 @@ static const char *ptr_name(void *ctx, const char *domain)
 	return ev->valid[0];
 }
 
-static enum mres eval_a(struct ev *ev, const char *name, const struct term *t)
+static enum mres eval_a(struct ev *ev, const char *name,
+		       const struct spf_term_p *t)
 {
 	enum mres m;
 	const struct dns_answer *a = resolver_query(ev->r, name, addr_type(ev));
@@ -614,7 +598,8 @@ static enum mres eval_a(struct ev *ev, const char *name, const struct term *t)
 	return M_NO;
 }
 
-static enum mres eval_mx(struct ev *ev, const char *name, const struct term *t)
+static enum mres eval_mx(struct ev *ev, const char *name,
+			const struct spf_term_p *t)
 {
 	enum mres m;
 	const struct dns_answer *a = resolver_query(ev->r, name, RR_MX);
@@ -688,7 +673,7 @@ static void loop_note(struct ev *ev, int from)
 
 /* include (§5.2) and redirect= (§6.1): a check of another domain. */
 static enum mres eval_nested(struct ev *ev, const char *name,
-			     const struct term *t, char **exp,
+			     const struct spf_term_p *t, char **exp,
 			     enum spf_result *sub)
 {
 	int at = in_chain(ev, name);
@@ -712,7 +697,7 @@ static enum mres eval_nested(struct ev *ev, const char *name,
 }
 
 static enum mres eval_mech(struct ev *ev, const char *domain,
-			   const struct term *t, char **exp,
+			   const struct spf_term_p *t, char **exp,
 			   enum spf_result *sub)
 {
 	enum mres m;
@@ -747,14 +732,14 @@ static enum mres eval_mech(struct ev *ev, const char *domain,
 	return m;
 }
 
-static int counted(enum kind k)
+static int counted(enum spf_kind k)
 {
 	return k == K_INCLUDE || k == K_A || k == K_MX || k == K_PTR ||
 	       k == K_EXISTS || k == K_REDIRECT;
 }
 
 /* Count mode: a node for the term, in the list being filled. */
-static struct spf_term *node_push(struct ev *ev, const struct term *t,
+static struct spf_term *node_push(struct ev *ev, const struct spf_term_p *t,
 				  const char *domain)
 {
 	struct spf_term *v = realloc(*ev->cur.v, (*ev->cur.n + 1) * sizeof *v);
@@ -775,7 +760,7 @@ static struct spf_term *node_push(struct ev *ev, const struct term *t,
 
 /* One term, counted against the limits (§4.6.4); in count mode recorded. */
 static enum mres eval_term(struct ev *ev, const char *domain,
-			   const struct term *t, char **exp,
+			   const struct spf_term_p *t, char **exp,
 			   enum spf_result *sub)
 {
 	if (!counted(t->kind))
@@ -812,7 +797,8 @@ static enum spf_result qual_result(char q)
 }
 
 /* exp= (§6.2): the explanation, or NULL when there is none to use. */
-static char *explain(struct ev *ev, const char *domain, const struct term *t)
+static char *explain(struct ev *ev, const char *domain,
+		     const struct spf_term_p *t)
 {
 	char *name = expand(ev, domain, t->spec), *text = NULL;
 	if (!name)
@@ -831,11 +817,11 @@ static char *explain(struct ev *ev, const char *domain, const struct term *t)
 
 /* Evaluate a parsed record of domain (§4.6). */
 static enum spf_result eval_record(struct ev *ev, const char *domain,
-				   const struct record *rec, char **exp)
+				   const struct spf_record_p *rec, char **exp)
 {
 	enum spf_result sub = SPF_NEUTRAL;
 	for (size_t i = 0; i < rec->n; i++) {
-		const struct term *t = &rec->t[i];
+		const struct spf_term_p *t = &rec->t[i];
 		if (!is_mechanism(t->kind))
 			continue;
 		enum mres m = eval_term(ev, domain, t, NULL, &sub);
@@ -899,13 +885,47 @@ static void chain_pop(struct ev *ev)
 	free(ev->chain[--ev->depth]);
 }
 
+static const struct spf_pending *pending_find(const struct spf_pending *p,
+					      const char *name)
+{
+	for (; p && p->name; p++)
+		if (dname_equal(p->name, name))
+			return p;
+	return NULL;
+}
+
+/* The TXT answer for domain: a pending record (exactly that one text; no
+ * text: no record) in *own, else what DNS says. */
+static const struct dns_answer *txt_answer(struct ev *ev, const char *domain,
+					   struct dns_answer *own,
+					   struct dns_rr *rr)
+{
+	const struct spf_pending *p = pending_find(ev->pending, domain);
+	if (!p)
+		return resolver_query(ev->r, domain, RR_TXT);
+	memset(own, 0, sizeof *own);
+	memset(rr, 0, sizeof *rr);
+	own->status = DNS_OK;
+	if (!p->text)
+		return own;
+	rr->type = RR_TXT;
+	rr->text = (char *)p->text; /* read only */
+	rr->text_len = strlen(p->text);
+	rr->nstrings = 1;
+	own->n = 1;
+	own->rr = rr;
+	return own;
+}
+
 /* check_host() for one domain: find, parse and evaluate its record. */
 static enum spf_result check_domain(struct ev *ev, const char *domain,
 				    char **exp)
 {
 	const struct dns_rr *rr = NULL;
 	struct prov_error perr = PROV_ERROR_INIT;
-	struct record rec;
+	struct spf_record_p rec;
+	struct dns_answer own;
+	struct dns_rr own_rr;
 	if (!spf_name_ok(domain)) /* §4.3 */
 		return select_record(ev, domain, &(struct dns_answer){ 0 }, &rr);
 	if (ev->depth >= MAX_DEPTH) {
@@ -915,7 +935,7 @@ static enum spf_result check_domain(struct ev *ev, const char *domain,
 		}
 		return SPF_PERMERROR;
 	}
-	const struct dns_answer *a = resolver_query(ev->r, domain, RR_TXT);
+	const struct dns_answer *a = txt_answer(ev, domain, &own, &own_rr);
 	enum mres m;
 	if (!usable(ev, a, domain, RR_TXT, 0, &m)) {
 		if (m == M_TEMP || a->status == DNS_TEMPFAIL)
@@ -926,7 +946,7 @@ static enum spf_result check_domain(struct ev *ev, const char *domain,
 	enum spf_result r = select_record(ev, domain, a, &rr);
 	if (r != SPF_PASS)
 		return r;
-	if (parse_record(rr->text, rr->text_len, &rec, &perr) < 0) {
+	if (spf_parse_record(rr->text, rr->text_len, &rec, &perr) < 0) {
 		if (ev->count) {
 			note(ev, "spf record of %s: %s", domain, perr.msg);
 			ev->cost->permerror = 1;
@@ -939,7 +959,7 @@ static enum spf_result check_domain(struct ev *ev, const char *domain,
 	} else {
 		r = SPF_TEMPERROR;
 	}
-	record_release(&rec);
+	spf_record_release(&rec);
 	return r;
 }
 
@@ -989,9 +1009,11 @@ static void ev_release(struct ev *ev)
 		chain_pop(ev);
 }
 
-enum spf_result spf_check_host(struct resolver *r,
-			       const struct spf_request *req,
-			       char **explanation)
+/* check_host() with the pending records in place of DNS. */
+static enum spf_result check_host(struct resolver *r,
+				  const struct spf_request *req,
+				  const struct spf_pending *pending,
+				  char **explanation)
 {
 	struct ev ev;
 	char *sender = NULL, *local = NULL, *sdomain = NULL, *exp = NULL;
@@ -1000,6 +1022,7 @@ enum spf_result spf_check_host(struct resolver *r,
 		*explanation = NULL;
 	memset(&ev, 0, sizeof ev);
 	ev.r = r;
+	ev.pending = pending;
 	if (set_client(&ev, req->ip) < 0)
 		goto out;
 	res = SPF_TEMPERROR;
@@ -1028,20 +1051,48 @@ out:
 	return res;
 }
 
+enum spf_result spf_check_host(struct resolver *r,
+			       const struct spf_request *req,
+			       char **explanation)
+{
+	return check_host(r, req, NULL, explanation);
+}
+
+enum spf_result spf_check_pending(struct resolver *r,
+				  const struct spf_request *req,
+				  const struct spf_pending *pending,
+				  char **explanation)
+{
+	return check_host(r, req, pending, explanation);
+}
+
 /* ---- worst-case cost (§4.6.4, email-auth-rules.md §1.5) ---- */
 
 int spf_cost(struct resolver *r, const char *domain, const char *record,
 	     struct spf_cost *cost, struct prov_error *err)
 {
+	const struct spf_pending one[2] = { { domain, record }, { NULL, NULL } };
+	return spf_cost_pending(r, domain, one, cost, err);
+}
+
+int spf_cost_pending(struct resolver *r, const char *domain,
+		     const struct spf_pending *pending, struct spf_cost *cost,
+		     struct prov_error *err)
+{
 	struct ev ev;
-	struct record rec;
+	struct spf_record_p rec;
 	memset(cost, 0, sizeof *cost);
 	cost->known = 1;
-	int rc = parse_record(record, strlen(record), &rec, err);
+	const struct spf_pending *top = pending_find(pending, domain);
+	if (!top || !top->text)
+		return prov_errorf(err, PROV_ERR_RULE,
+				   "no pending spf record for %s", domain);
+	int rc = spf_parse_record(top->text, strlen(top->text), &rec, err);
 	if (rc < 0)
 		return rc;
 	memset(&ev, 0, sizeof ev);
 	ev.r = r;
+	ev.pending = pending;
 	ev.count = 1;
 	ev.family = 4; /* an IPv4 client: a asks A, mx asks A of each host */
 	ev.cost = cost;
@@ -1053,7 +1104,7 @@ int spf_cost(struct resolver *r, const char *domain, const char *record,
 		eval_record(&ev, domain, &rec, NULL);
 	cost->lookups = ev.lookups;
 	cost->void_lookups = ev.voids;
-	record_release(&rec);
+	spf_record_release(&rec);
 	ev_release(&ev);
 	if (ev.nomem) {
 		spf_cost_release(cost);

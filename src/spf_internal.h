@@ -1,7 +1,8 @@
 /*
- * spf_internal.h - what spf.c and spf_macro.c share: the macro language of
- * RFC 7208 §7 (syntax check and expansion) and the domain-name checks of
- * §4.3 and §7.1 (domain-end). Not a public interface.
+ * spf_internal.h - what spf.c, spf_macro.c and spf_flatten.c share: the
+ * parsed form of a record (RFC 7208 §4.6.1, §12), the macro language of §7
+ * (syntax check and expansion) and the domain-name checks of §4.3 and §7.1
+ * (domain-end). Not a public interface.
  */
 #ifndef PROVISION_SPF_INTERNAL_H
 #define PROVISION_SPF_INTERNAL_H
@@ -9,6 +10,37 @@
 #include <stddef.h>
 
 #include "provision/buf.h"
+#include "provision/error.h"
+
+#define SPF_MAX_DEPTH 24 /* nested include/redirect records */
+#define SPF_MAX_MX 10    /* §4.6.4 */
+
+/* A term of a parsed record. The mechanisms come first, in this order. */
+enum spf_kind { K_ALL, K_INCLUDE, K_A, K_MX, K_PTR, K_IP4, K_IP6, K_EXISTS,
+		K_REDIRECT, K_EXP, K_MOD };
+
+struct spf_term_p {
+	enum spf_kind kind;
+	char qual;     /* + - ~ ? */
+	char *text;    /* as written */
+	char *spec;    /* domain-spec, or NULL */
+	int cidr4, cidr6;
+	unsigned char addr[16]; /* ip4 (4 bytes) / ip6 */
+	size_t col, len; /* 1-based column and length in the record */
+};
+
+struct spf_record_p {
+	struct spf_term_p *t;
+	size_t n;
+	int has_all;
+	int redirect, exp; /* index of the modifier, or -1 */
+};
+
+/* Parse a whole record of len bytes (§4.6: any error anywhere fails it):
+ * 0, or PROV_ERR_RULE / PROV_ERR_NOMEM with err saying what and where. */
+int spf_parse_record(const char *text, size_t len, struct spf_record_p *rec,
+		     struct prov_error *err);
+void spf_record_release(struct spf_record_p *rec);
 
 /* The sender data a macro can name (§7.2). */
 struct spf_macro_env {

@@ -108,4 +108,67 @@ int spf_cost(struct resolver *r, const char *domain, const char *record,
 	     struct spf_cost *cost, struct prov_error *err);
 void spf_cost_release(struct spf_cost *cost);
 
+/*
+ * Records as they will be published, before they are: an evaluation that
+ * asks TXT at one of these names gets the text given here instead of DNS.
+ * Lets the planner count and judge a merged record (and the chained records
+ * of a flattened one) before anything is written. NULL-terminated by name.
+ */
+struct spf_pending {
+	const char *name; /* FQDN, any case, with or without the dot */
+	const char *text; /* the SPF record that name will publish */
+};
+
+/* spf_cost() for the tree that domain will publish: its record and any
+ * other records are taken from pending (pending[0] need not be domain's;
+ * domain's record must be among them). */
+int spf_cost_pending(struct resolver *r, const char *domain,
+		     const struct spf_pending *pending, struct spf_cost *cost,
+		     struct prov_error *err);
+
+/* check_host() for req (req->domain required) as if the pending records
+ * were published. The verdict of the planner. */
+enum spf_result spf_check_pending(struct resolver *r,
+				  const struct spf_request *req,
+				  const struct spf_pending *pending,
+				  char **explanation);
+
+/* A sending address of a service: the first ip4 address (else ip6) met in a
+ * depth-first walk of domain's published SPF tree (include and redirect
+ * followed), as text without its prefix length. 0 and *ip (caller frees);
+ * PROV_ERR_RUNTIME with err when the tree cannot be read or has none. */
+int spf_sample_ip(struct resolver *r, const char *domain, char **ip,
+		  struct prov_error *err);
+
+/* The result of flattening. */
+struct spf_flat {
+	char *record;       /* the new record for the domain itself */
+	struct spf_pending *chain; /* extra records owned by the tool, in
+			     * order: _spf1.<domain>, _spf2.<domain>, ...;
+			     * NULL-terminated; names and texts are owned */
+	size_t nchain;
+	char **flattened;   /* the include targets replaced (NULL-term.) */
+	size_t ip_terms;    /* ip4/ip6 terms written in all */
+};
+
+/*
+ * Flatten: replace each include:<name> of record whose target is in names
+ * (case and trailing dot ignored) by the ip4/ip6 terms its published tree
+ * resolves to (includes and redirects followed; a:/mx: resolved to their
+ * addresses with their prefix lengths; duplicates dropped; order kept), at
+ * the place of the include. Refused (PROV_ERR_RULE, err says which term)
+ * when a tree holds what cannot be flattened without changing the result:
+ * a qualifier other than + on a mechanism, ptr, exists, macros, +all; or
+ * when a DNS lookup fails (PROV_ERR_RUNTIME).
+ * The result is split so that each published record is at most max_bytes
+ * long (about 450 with the owner name: RFC 7208 §3.4): when it does not fit,
+ * the ip terms overflow into chained records "_spf1.<domain>", ... each
+ * "v=spf1 <terms> [include:_spfN+1.<domain>]" (no all), included from the
+ * record where the overflow begins. Never flattens an include not named.
+ */
+int spf_flatten(struct resolver *r, const char *domain, const char *record,
+		char *const *names, size_t max_bytes, struct spf_flat *out,
+		struct prov_error *err);
+void spf_flat_release(struct spf_flat *f);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * test_spf.c - the SPF engine against an in-memory zone: spf_merge(),
- * spf_validate(), the worst-case spf_cost() tree and spf_check_host().
+ * spf_validate(), the worst-case spf_cost() tree, spf_check_host(), and
+ * the same with pending (not yet published) records; spf_sample_ip().
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include "provision/resolver.h"
 #include "provision/spf.h"
 #include "provision/util.h"
+#include "memdns.h"
 
 /* One record of the test zone. type 0: every query at name times out. */
 struct zrec {
@@ -518,6 +520,176 @@ static void test_check_host_loop(void **state)
 			 SPF_PERMERROR);
 }
 
+/* ---- pending records, sample address (memdns) ---- */
+
+static const struct memdns_row pend_rows[] = {
+	MEMDNS_MAILGUN_ROWS,
+	{ "example.org", RR_TXT, "v=spf1 -all" },
+	{ "example.org", RR_TXT, "google-site-verification=abc" },
+	{ "v6only.example", RR_TXT, "v=spf1 -ip4:192.0.2.1 ~include:mailgun.org "
+				     "include:v6b.example ip6:2001:DB8:5::1/64 ~all" },
+	{ "v6b.example", RR_TXT, "v=spf1 ?ip4:192.0.2.7 ip6:2001:db8:6::/48 ~all" },
+	{ "redir6.example", RR_TXT, "v=spf1 redirect=v6b.example" },
+	{ "deep.example", RR_TXT, "v=spf1 a mx include:redir6.example "
+				  "ip4:192.0.2.200/30 ~all" },
+	{ "none.example", RR_TXT, "v=spf1 a:mx.none.example ~all" },
+	{ "slow.example", RR_TXT, "v=spf1 include:down.example ip4:192.0.2.9 ~all" },
+	{ "down.example", 0, "TIMEOUT" },
+	{ "loopy.example", RR_TXT, "v=spf1 include:loopy2.example ~all" },
+	{ "loopy2.example", RR_TXT, "v=spf1 include:loopy.example ~all" },
+	{ NULL, 0, NULL },
+};
+
+static struct memdns pend_dns;
+
+static int pend_setup(void **state)
+{
+	*state = memdns_resolver(&pend_dns, pend_rows);
+	return *state ? 0 : -1;
+}
+
+static void test_sample_ip(void **state)
+{
+	struct prov_error err = PROV_ERROR_INIT;
+	char *ip = NULL;
+	assert_int_equal(spf_sample_ip(*state, "mailgun.org", &ip, &err), 0);
+	assert_string_equal(ip, "198.61.254.0");
+	free(ip);
+	/* ip4 behind a non-pass qualifier is no sending address; ip6 found
+	 * second in the walk, first in order: only an ip6 is there */
+	assert_int_equal(spf_sample_ip(*state, "v6only.example", &ip, &err), 0);
+	assert_string_equal(ip, "2001:db8:6::");
+	free(ip);
+	/* an ip4 anywhere wins over an earlier ip6; redirect followed */
+	assert_int_equal(spf_sample_ip(*state, "deep.example", &ip, &err), 0);
+	assert_string_equal(ip, "192.0.2.200");
+	free(ip);
+	assert_int_equal(spf_sample_ip(*state, "redir6.example", &ip, &err), 0);
+	assert_string_equal(ip, "2001:db8:6::");
+	free(ip);
+}
+
+static void test_sample_ip_errors(void **state)
+{
+	struct prov_error err = PROV_ERROR_INIT;
+	char *ip = (char *)"x";
+	assert_int_equal(spf_sample_ip(*state, "none.example", &ip, &err),
+			 PROV_ERR_RUNTIME);
+	assert_null(ip);
+	assert_string_equal(err.msg, "no ip4 or ip6 address in the spf tree "
+				     "of none.example");
+	prov_error_clear(&err);
+	assert_int_equal(spf_sample_ip(*state, "slow.example", &ip, &err),
+			 PROV_ERR_RUNTIME);
+	assert_non_null(strstr(err.msg, "down.example"));
+	assert_non_null(strstr(err.msg, "timeout (memdns)"));
+	prov_error_clear(&err);
+	assert_int_equal(spf_sample_ip(*state, "gone.example", &ip, &err),
+			 PROV_ERR_RUNTIME);
+	assert_string_equal(err.msg, "gone.example has no spf record");
+	prov_error_clear(&err);
+	assert_int_equal(spf_sample_ip(*state, "loopy.example", &ip, &err),
+			 PROV_ERR_RUNTIME);
+	assert_non_null(strstr(err.msg, "loop"));
+	assert_null(ip);
+}
+
+static enum spf_result pend_check(struct resolver *r, const char *ip,
+				  const struct spf_pending *p)
+{
+	struct spf_request req = {
+		.ip = ip, .sender = "a@example.org", .helo = "mail.example.org",
+		.domain = "example.org",
+	};
+	return spf_check_pending(r, &req, p, NULL);
+}
+
+static void test_check_pending(void **state)
+{
+	struct resolver *r = *state;
+	const struct spf_pending soft[] = {
+		{ "EXAMPLE.org.", "v=spf1 include:mailgun.org ~all" },
+		{ NULL, NULL },
+	};
+	const struct spf_pending hard[] = {
+		{ "other.example", "v=spf1 +all" },
+		{ "example.org", "v=spf1 include:mailgun.org -all" },
+		{ NULL, NULL },
+	};
+	/* published: -all for everyone */
+	assert_int_equal(pend_check(r, "198.61.254.10", NULL), SPF_FAIL);
+	assert_int_equal(pend_check(r, "198.61.254.10", soft), SPF_PASS);
+	assert_int_equal(pend_check(r, "159.135.140.81", soft), SPF_PASS);
+	assert_int_equal(pend_check(r, "192.0.2.99", soft), SPF_SOFTFAIL);
+	assert_int_equal(pend_check(r, "198.61.254.10", hard), SPF_PASS);
+	assert_int_equal(pend_check(r, "192.0.2.99", hard), SPF_FAIL);
+	/* a pending name answers with exactly its text: the verification
+	 * string beside the published record is gone, not a second record */
+	const struct spf_pending two[] = {
+		{ "example.org", "v=spf1 include:chain.example.org -all" },
+		{ "chain.example.org", "v=spf1 ip4:192.0.2.99" },
+		{ NULL, NULL },
+	};
+	assert_int_equal(pend_check(r, "192.0.2.99", two), SPF_PASS);
+	assert_int_equal(pend_check(r, "192.0.2.98", two), SPF_FAIL);
+	const struct spf_pending bad[] = {
+		{ "example.org", "v=spf1 include:chain.example.org -all" },
+		{ "chain.example.org", "v=spf1 ip4:192.0.2.99 moo" },
+		{ NULL, NULL },
+	};
+	assert_int_equal(pend_check(r, "192.0.2.99", bad), SPF_PERMERROR);
+}
+
+static void test_cost_pending(void **state)
+{
+	struct spf_cost c;
+	struct prov_error err = PROV_ERROR_INIT;
+	const struct spf_pending chain[] = {
+		{ "_spf1.d.example.", "v=spf1 ip4:192.0.2.1 include:_spf2.d.example" },
+		{ "d.example", "v=spf1 include:_spf1.d.example include:mailgun.org ~all" },
+		{ "_SPF2.d.example", "v=spf1 ip4:192.0.2.2 a:mailgun.org" },
+		{ NULL, NULL },
+	};
+	assert_int_equal(spf_cost_pending(*state, "d.example", chain, &c, &err), 0);
+	/* _spf1 + _spf2 + a: in _spf2 + mailgun's 5 */
+	assert_int_equal(c.lookups, 8);
+	assert_int_equal(c.void_lookups, 1); /* mailgun.org has no A */
+	assert_int_equal(c.permerror, 0);
+	assert_int_equal(c.known, 1);
+	assert_int_equal(c.nterms, 2);
+	assert_string_equal(c.domain, "d.example");
+	assert_string_equal(c.terms[0].term, "include:_spf1.d.example");
+	assert_int_equal(c.terms[0].lookups, 3);
+	assert_string_equal(c.terms[0].children[0].term, "include:_spf2.d.example");
+	assert_string_equal(c.terms[0].children[0].domain, "_spf1.d.example");
+	spf_cost_release(&c);
+	/* without the pending chain, _spf1.d.example is not there */
+	assert_int_equal(spf_cost_pending(*state, "d.example", chain + 1, &c,
+					  &err), 0);
+	assert_int_equal(c.lookups, 6);
+	assert_int_equal(c.permerror, 1);
+	spf_cost_release(&c);
+	/* a pending record that loops back to the domain */
+	const struct spf_pending loop[] = {
+		{ "d.example", "v=spf1 include:_spf1.d.example ~all" },
+		{ "_spf1.d.example", "v=spf1 include:d.example" },
+		{ NULL, NULL },
+	};
+	assert_int_equal(spf_cost_pending(*state, "d.example", loop, &c, &err), 0);
+	assert_int_equal(c.loop, 1);
+	spf_cost_release(&c);
+	/* the domain's own record must be there and parse */
+	assert_int_equal(spf_cost_pending(*state, "e.example", chain, &c, &err),
+			 PROV_ERR_RULE);
+	assert_string_equal(err.msg, "no pending spf record for e.example");
+	prov_error_clear(&err);
+	const struct spf_pending bad[] = { { "d.example", "v=spf1 moo" },
+					   { NULL, NULL } };
+	assert_int_equal(spf_cost_pending(*state, "d.example", bad, &c, &err),
+			 PROV_ERR_RULE);
+	assert_string_equal(err.msg, "unknown mechanism 'moo' at column 8");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +712,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cost_permerror, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_host_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sample_ip, pend_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sample_ip_errors, pend_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_pending, pend_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cost_pending, pend_setup, teardown),
 	};
 	return cmocka_run_group_tests_name("spf", tests, NULL, NULL);
 }
