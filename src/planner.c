@@ -19,6 +19,7 @@
 #include "dmarc.h"
 #include "names.h"
 #include "plan.h"
+#include "planner_internal.h"
 #include "provision/buf.h"
 #include "provision/util.h"
 
@@ -41,7 +42,7 @@ int plan_diag(struct plan *p, enum diag_severity sev, int exit_code,
 	return 0;
 }
 
-static int add_change(struct plan *p, const char *what, const char *name,
+int plan_add_change(struct plan *p, const char *what, const char *name,
 		      uint16_t type, uint32_t ttl, const char *before,
 		      const char *after)
 {
@@ -74,18 +75,18 @@ static uint32_t set_ttl(const struct rrset *set, const char *managed,
 }
 
 /* Put `want` in place of `have` (NULL: nothing yet) in the set at name. */
-static int plan_value(struct plan *p, const char *what, const char *name,
+int plan_value(struct plan *p, const char *what, const char *name,
 		      uint16_t type, const struct rrset *set, const char *have,
 		      const char *want, uint32_t ttl)
 {
 	uint32_t t = set_ttl(set, have, ttl);
 	if (have && strcmp(have, want) == 0 && (!set || set->ttl == t))
 		return 0;
-	return add_change(p, what, name, type, t, have, want);
+	return plan_add_change(p, what, name, type, t, have, want);
 }
 
 /* A CNAME at name blocks any other data there (RFC 1034 §3.6.2). */
-static int cname_blocks(struct plan *p, const struct rrset_list *ex,
+int plan_cname_blocks(struct plan *p, const struct rrset_list *ex,
 			const char *name, const char *what)
 {
 	const struct rrset *c = rrset_list_find(ex, name, RR_CNAME);
@@ -98,7 +99,7 @@ static int cname_blocks(struct plan *p, const struct rrset_list *ex,
 }
 
 /* Collect the values of a TXT set for which pick() is true. */
-static size_t txt_pick(const struct rrset *set, int (*pick)(const char *),
+size_t plan_txt_pick(const struct rrset *set, int (*pick)(const char *),
 		       const char **first)
 {
 	size_t n = 0;
@@ -125,135 +126,6 @@ static int any_text(const char *s)
 }
 
 
-static int is_spf(const char *s)
-{
-	return spf_is_record(s);
-}
-
-/* Warn about terms in an existing record that RFC 7208 advises against. */
-static void spf_warn_terms(struct plan *p, const char *record)
-{
-	char *copy = strdup(record), *save = NULL;
-	for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t;
-	     t = strtok_r(NULL, " ", &save)) {
-		if (strcasecmp(t, "+all") == 0 || strcasecmp(t, "all") == 0)
-			plan_diag(p, DIAG_WARNING, 0, "spf-pass-all",
-				  "spf: the record at %s ends in '%s', which lets anyone send as "
-				  "the domain; use ~all or -all", p->domain, t);
-		const char *m = (*t == '+' || *t == '-' || *t == '~' || *t == '?') ? t + 1 : t;
-		if (strncasecmp(m, "ptr", 3) == 0 && (m[3] == '\0' || m[3] == ':' || m[3] == '/'))
-			plan_diag(p, DIAG_WARNING, 0, "spf-ptr",
-				  "spf: the record at %s uses '%s', which RFC 7208 §5.5 says not to "
-				  "publish (slow, unreliable)", p->domain, t);
-	}
-	free(copy);
-}
-
-static int term_cmp(const void *a, const void *b)
-{
-	const struct spf_term *x = a, *y = b;
-	return y->lookups - x->lookups;
-}
-
-/* "include:a=5, mx=1, ..." most costly first. */
-static char *spf_term_costs(const struct spf_cost *c)
-{
-	struct buf b = BUF_INIT;
-	struct spf_term *sorted = malloc((c->nterms + 1) * sizeof *sorted);
-	if (!sorted)
-		return NULL;
-	if (c->nterms)
-		memcpy(sorted, c->terms, c->nterms * sizeof *sorted);
-	qsort(sorted, c->nterms, sizeof *sorted, term_cmp);
-	for (size_t i = 0; i < c->nterms; i++)
-		if (sorted[i].lookups > 0)
-			buf_printf(&b, "%s%s=%d", b.len ? ", " : "", sorted[i].term,
-				   sorted[i].lookups);
-	free(sorted);
-	return buf_detach(&b);
-}
-
-static void spf_judge_cost(struct plan *p, int changed, int apply_mode)
-{
-	const struct spf_cost *c = &p->spf;
-	enum diag_severity sev = changed ? DIAG_ERROR : DIAG_WARNING;
-	int rule = changed ? 3 : 0;
-	if (c->dns_failed) {
-		if (apply_mode && changed)
-			plan_diag(p, DIAG_ERROR, 1, "spf-dns-failed",
-				  "spf: cannot count the lookups of the new record for %s (%s); "
-				  "refusing to publish an SPF record that was not counted",
-				  p->domain, c->problem ? c->problem : "DNS failure");
-		else
-			plan_diag(p, DIAG_WARNING, 0, "spf-dns-failed",
-				  "spf: lookups of %s not counted: %s", p->domain,
-				  c->problem ? c->problem : "DNS failure");
-		return;
-	}
-	if (c->loop)
-		plan_diag(p, sev, rule, "spf-loop", "spf: %s: %s, a guaranteed permerror",
-			  p->domain, c->problem ? c->problem : "include loop");
-	else if (c->permerror)
-		plan_diag(p, sev, rule, "spf-permerror", "spf: %s: %s", p->domain,
-			  c->problem ? c->problem : "the record gives permerror");
-	else if (!c->known)
-		plan_diag(p, DIAG_WARNING, 0, "spf-cost-unknown",
-			  "spf: %s costs at least %d lookups, not fully known: %s", p->domain,
-			  c->lookups, c->problem ? c->problem : "macros");
-	if (c->lookups > SPF_LOOKUP_LIMIT) {
-		char *costs = spf_term_costs(c);
-		plan_diag(p, sev, rule, "spf-lookup-limit",
-			  "spf: the record for %s needs %d DNS lookups, over the limit of %d "
-			  "(RFC 7208 §4.6.4); cost of each term: %s", p->domain, c->lookups,
-			  SPF_LOOKUP_LIMIT, costs ? costs : "?");
-		free(costs);
-	}
-	if (c->void_lookups > SPF_VOID_LIMIT)
-		plan_diag(p, sev, rule, "spf-void-limit",
-			  "spf: the record for %s causes %d void lookups, over the limit of %d "
-			  "(RFC 7208 §4.6.4)", p->domain, c->void_lookups, SPF_VOID_LIMIT);
-	else if (c->void_lookups > 0)
-		plan_diag(p, DIAG_WARNING, 0, "spf-void-lookups",
-			  "spf: the record for %s causes %d void lookup(s) (names with no data); "
-			  "at %d more it breaks", p->domain, c->void_lookups,
-			  SPF_VOID_LIMIT + 1 - c->void_lookups);
-}
-
-static void plan_spf(struct plan *p, const struct domain_config *d,
-		     const struct rrset_list *ex, struct resolver *r, int apply_mode)
-{
-	const struct record_policy *pol = &d->policy;
-	struct prov_error err = PROV_ERROR_INIT;
-	const struct rrset *set = rrset_list_find(ex, p->domain, RR_TXT);
-	const char *have = NULL;
-	int changed = 0;
-	size_t n = txt_pick(set, is_spf, &have);
-	if (n > 1) {
-		plan_diag(p, DIAG_ERROR, 3, "spf-multiple",
-			  "spf: %s has %zu SPF records, which is a permerror for every "
-			  "message (RFC 7208 §4.5); merge them into one by hand first",
-			  p->domain, n);
-		return;
-	}
-	if (have)
-		spf_warn_terms(p, have);
-	if (spf_merge(have, pol->spf.include, pol->spf.all, &p->spf_record,
-		      &changed, &err) < 0) {
-		plan_diag(p, DIAG_ERROR, 3, "spf-invalid",
-			  "spf: the existing SPF record at %s does not parse: %s; fix it first",
-			  p->domain, err.msg);
-		return;
-	}
-	if (r && spf_cost(r, p->domain, p->spf_record, &p->spf, &err) == 0) {
-		p->spf_counted = 1;
-		spf_judge_cost(p, changed, apply_mode);
-	} else if (r) {
-		plan_diag(p, DIAG_ERROR, 3, "spf-invalid", "spf: %s: %s", p->domain, err.msg);
-	}
-	if (plan_value(p, "spf", p->domain, RR_TXT, set, have, p->spf_record,
-		       pol->ttl) < 0)
-		plan_diag(p, DIAG_ERROR, 1, "internal", "out of memory");
-}
 
 static void plan_dkim(struct plan *p, const struct domain_config *d,
 		      const struct rrset_list *ex)
@@ -282,12 +154,12 @@ static void plan_dkim(struct plan *p, const struct domain_config *d,
 		plan_diag(p, DIAG_WARNING, 0, "dkim-short-key",
 			  "dkim: %s: the key has %d bits; %d are recommended (RFC 8301)",
 			  name, bits, DKIM_GOOD_BITS);
-	if (cname_blocks(p, ex, name, "dkim"))
+	if (plan_cname_blocks(p, ex, name, "dkim"))
 		goto out;
 	char *want = dkim_record_build(pol->dkim.key);
 	const struct rrset *set = rrset_list_find(ex, name, RR_TXT);
 	const char *have = NULL;
-	size_t n = txt_pick(set, any_text, &have);
+	size_t n = plan_txt_pick(set, any_text, &have);
 	for (size_t i = 0; set && set->values[i]; i++)
 		if (strcmp(set->values[i], want) == 0)
 			have = set->values[i];
@@ -329,11 +201,11 @@ static void plan_dmarc(struct plan *p, const struct domain_config *d,
 		goto out;
 	}
 	dmarc_record_release(&check);
-	if (cname_blocks(p, ex, name, "dmarc"))
+	if (plan_cname_blocks(p, ex, name, "dmarc"))
 		goto out;
 	const struct rrset *set = rrset_list_find(ex, name, RR_TXT);
 	const char *have = NULL;
-	size_t n = txt_pick(set, dmarc_is_record, &have);
+	size_t n = plan_txt_pick(set, dmarc_is_record, &have);
 	if (n > 1) {
 		plan_diag(p, DIAG_ERROR, 3, "dmarc-multiple",
 			  "dmarc: %s holds %zu DMARC records, so receivers apply none "
@@ -414,6 +286,8 @@ char **plan_managed_names(const struct domain_config *d)
 	if (name_resolve(d->policy.tracking.name, zone, &name, &err) == 0)
 		strv_push(&v, name);
 	free(name);
+	if (d->policy.spf.flatten && *d->policy.spf.flatten)
+		plan_spf_chain_names(zone, &v);
 	free(zone);
 	return v;
 }

@@ -84,6 +84,9 @@ void render_text_plan(FILE *out, const struct plan *p, int color)
 				p->spf.void_lookups, SPF_VOID_LIMIT);
 		print_terms(out, p->spf.terms, p->spf.nterms, 0);
 	}
+	if (p->verdict_ip)
+		fprintf(out, "  spf verdict for %s: %s\n", p->verdict_ip,
+			spf_result_name(p->verdict));
 	for (size_t i = 0; i < p->ndiags; i++) {
 		const struct diag *d = &p->diags[i];
 		const char *col = d->severity == DIAG_ERROR ? C_RED : C_YELLOW;

@@ -22,6 +22,13 @@
 #define DMARC_VALUE "v=DMARC1; p=quarantine; rua=mailto:postmaster@example.com; " \
 	"ruf=mailto:postmaster@example.com; fo=1"
 
+/* big.example costs 4 lookups and holds 31 addresses. */
+#define BIG_ROWS \
+	{ "b1.big.example", RR_TXT, "v=spf1 ip4:198.51.100.1 ip4:198.51.100.2 ip4:198.51.100.3 ip4:198.51.100.4 ip4:198.51.100.5 ip4:198.51.100.6 ip4:198.51.100.7 ip4:198.51.100.8 ip4:198.51.100.9 ip4:198.51.100.10 ip4:198.51.100.11 ip4:198.51.100.12 ip4:198.51.100.13 ip4:198.51.100.14 ip4:198.51.100.15 ~all" }, \
+	{ "b2.big.example", RR_TXT, "v=spf1 ip4:203.0.113.1 ip4:203.0.113.2 ip4:203.0.113.3 ip4:203.0.113.4 ip4:203.0.113.5 ip4:203.0.113.6 ip4:203.0.113.7 ip4:203.0.113.8 ip4:203.0.113.9 ip4:203.0.113.10 ip4:203.0.113.11 ip4:203.0.113.12 ip4:203.0.113.13 ip4:203.0.113.14 ip4:203.0.113.15 ~all" }, \
+	{ "b3.big.example", RR_TXT, "v=spf1 ip4:203.0.113.101 ip4:203.0.113.102 ip4:203.0.113.103 ip4:203.0.113.104 ip4:203.0.113.105 ip4:203.0.113.106 ip4:203.0.113.107 ip4:203.0.113.108 ip4:203.0.113.109 ip4:203.0.113.110 ip4:203.0.113.111 ip4:203.0.113.112 ip4:203.0.113.113 ip4:203.0.113.114 ip4:203.0.113.115 ~all" }, \
+	{ "h.big.example", RR_A, "192.0.2.77" }
+
 static const struct memdns_row base_rows[] = {
 	MEMDNS_MAILGUN_ROWS,
 	{ "_spf.crm.example", RR_TXT, "v=spf1 a mx ip4:192.0.2.0/24 -all" },
@@ -32,6 +39,20 @@ static const struct memdns_row base_rows[] = {
 	{ "example.com", RR_MX, "10 mail.example.com." },
 	{ "mail.example.com", RR_A, "192.0.2.25" },
 	{ "broken.example", 0, "TIMEOUT" },
+	BIG_ROWS,
+	{ "big.example", RR_TXT, "v=spf1 include:b1.big.example include:b2.big.example a:h.big.example -all" },
+	{ NULL, 0, NULL },
+};
+
+/* The same tree after big.example moved part of its addresses. */
+static const struct memdns_row moved_rows[] = {
+	MEMDNS_MAILGUN_ROWS,
+	{ "_spf.crm.example", RR_TXT, "v=spf1 a mx ip4:192.0.2.0/24 -all" },
+	{ "_spf.crm.example", RR_A, "192.0.2.1" },
+	{ "_spf.crm.example", RR_MX, "10 mx.crm.example." },
+	{ "mx.crm.example", RR_A, "192.0.2.2" },
+	BIG_ROWS,
+	{ "big.example", RR_TXT, "v=spf1 include:b1.big.example include:b3.big.example a:h.big.example -all" },
 	{ NULL, 0, NULL },
 };
 
@@ -82,6 +103,8 @@ static int teardown(void **state)
 			    &pol->dmarc.sp, &pol->tracking.name, &pol->tracking.target };
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
 		free(*fields[i]);
+	free(pol->spf.test_ip);
+	strv_free(pol->spf.flatten);
 	plan_release(&f->p);
 	rrset_list_release(&f->ex);
 	resolver_free(f->r);
@@ -399,6 +422,120 @@ static void test_managed_names(void **state)
 	strv_free(n);
 }
 
+static void test_verdict(void **state)
+{
+	struct fixture *f = *state;
+	plan(f, 0);
+	assert_non_null(f->p.verdict_ip);
+	assert_string_equal(f->p.verdict_ip, "198.61.254.0"); /* from the tree */
+	assert_int_equal(f->p.verdict, SPF_PASS);
+	assert_null(diag_for(&f->p, "spf-verdict"));
+	set(&f->d.policy.spf.test_ip, "192.0.2.99");
+	plan(f, 0);
+	assert_string_equal(f->p.verdict_ip, "192.0.2.99");
+	assert_int_equal(f->p.verdict, SPF_SOFTFAIL);
+	const struct diag *d = diag_for(&f->p, "spf-verdict");
+	assert_non_null(d);
+	assert_non_null(strstr(d->message, "softfail"));
+}
+
+static const struct change *change_at(const struct plan *p, const char *name, size_t *index)
+{
+	for (size_t i = 0; i < p->nchanges; i++)
+		if (strcmp(p->changes[i].name, name) == 0) {
+			if (index)
+				*index = i;
+			return &p->changes[i];
+		}
+	return NULL;
+}
+
+static void test_flatten(void **state)
+{
+	struct fixture *f = *state;
+	const char *before = "v=spf1 include:big.example include:_spf.crm.example -all";
+	add(f, "example.com.", RR_TXT, 300, before);
+	plan(f, 0); /* 4 + 3 + 5 = 12 and nothing to flatten: refused */
+	assert_int_equal(f->p.spf.lookups, 12);
+	assert_int_equal(f->p.status, PLAN_REFUSED);
+	assert_non_null(strstr(diag_for(&f->p, "spf-lookup-limit")->message, "spf.flatten"));
+
+	strv_push(&f->d.policy.spf.flatten, "big.example");
+	plan(f, 0);
+	assert_int_equal(f->p.status, PLAN_CHANGES);
+	assert_null(diag_for(&f->p, "spf-lookup-limit"));
+	assert_non_null(diag_for(&f->p, "spf-flattened"));
+	/* crm 3 + mailgun 5 + two chained records */
+	assert_int_equal(f->p.spf.lookups, 10);
+	size_t i1 = 0, i2 = 0, iapex = 0;
+	const struct change *c1 = change_at(&f->p, "_spf1.example.com.", &i1);
+	const struct change *c2 = change_at(&f->p, "_spf2.example.com.", &i2);
+	const struct change *apex = change_at(&f->p, "example.com.", &iapex);
+	assert_non_null(c1);
+	assert_non_null(c2);
+	assert_null(change_at(&f->p, "_spf3.example.com.", NULL));
+	assert_true(i1 < iapex && i2 < iapex); /* the chain exists before it is named */
+	assert_string_equal(apex->after, "v=spf1 include:_spf1.example.com include:_spf.crm.example "
+			    "include:mailgun.org -all");
+	assert_non_null(strstr(c1->after, "v=spf1 flattened=big.example ip4:198.51.100.1 "));
+	assert_non_null(strstr(c1->after, " include:_spf2.example.com"));
+	assert_null(strstr(c2->after, "include:"));
+	assert_true(strlen(c1->after) <= 450 && strlen(c2->after) <= 450);
+	assert_non_null(strstr(c2->after, "ip4:192.0.2.77") ? c2->after : c1->after);
+	assert_int_equal(f->p.verdict, SPF_PASS);
+
+	/* Applied, the next run is in sync: the chain says what it flattened. */
+	apply_in_memory(f);
+	plan(f, 0);
+	assert_int_equal(f->p.status, PLAN_IN_SYNC);
+	assert_int_equal(f->p.nchanges, 0);
+
+	/* big.example moves addresses: only the chain is refreshed. */
+	resolver_free(f->r);
+	f->r = memdns_resolver(&f->dns, moved_rows);
+	plan(f, 0);
+	assert_int_equal(f->p.status, PLAN_CHANGES);
+	assert_null(change_at(&f->p, "example.com.", NULL));
+	c1 = change_at(&f->p, "_spf1.example.com.", NULL);
+	c2 = change_at(&f->p, "_spf2.example.com.", NULL);
+	assert_true(c1 || c2);
+	assert_non_null(strstr(c1 && strstr(c1->after, "203.0.113.101") ? c1->after : c2->after,
+			       "ip4:203.0.113.101"));
+}
+
+static void test_flatten_never_service(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "example.com.", RR_TXT, 300, "v=spf1 include:big.example include:_spf.crm.example -all");
+	strv_push(&f->d.policy.spf.flatten, "mailgun.org");
+	plan(f, 0);
+	assert_int_equal(f->p.status, PLAN_REFUSED);
+	assert_null(diag_for(&f->p, "spf-flattened"));
+	assert_null(change_at(&f->p, "_spf1.example.com.", NULL));
+}
+
+static void test_flatten_not_needed(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "example.com.", RR_TXT, 300, "v=spf1 include:big.example -all");
+	strv_push(&f->d.policy.spf.flatten, "big.example");
+	plan(f, 0); /* 4 + 5: fits, so nothing is flattened */
+	assert_int_equal(f->p.spf.lookups, 9);
+	assert_null(diag_for(&f->p, "spf-flattened"));
+	assert_string_equal(change_for(&f->p, "spf")->after,
+			    "v=spf1 include:big.example include:mailgun.org -all");
+	/* A chain left by an earlier run that is no longer needed goes. */
+	rrset_list_release(&f->ex);
+	add(f, "example.com.", RR_TXT, 300, "v=spf1 include:_spf1.example.com include:mailgun.org -all");
+	add(f, "_spf1.example.com.", RR_TXT, 300, "v=spf1 flattened=big.example ip4:198.51.100.1");
+	plan(f, 0);
+	const struct change *c = change_at(&f->p, "_spf1.example.com.", NULL);
+	assert_non_null(c);
+	assert_int_equal(c->action, CHANGE_DELETE);
+	assert_string_equal(change_at(&f->p, "example.com.", NULL)->after,
+			    "v=spf1 include:big.example include:mailgun.org -all");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -408,7 +545,8 @@ int main(void)
 		T(test_dns_failure), T(test_tracking_clash), T(test_cname_at_txt_name),
 		T(test_tracking_outside), T(test_dmarc_stricter_kept), T(test_dkim_keys),
 		T(test_dkim_replaced), T(test_spf_warnings), T(test_spf_invalid_existing),
-		T(test_cache_shared), T(test_managed_names),
+		T(test_cache_shared), T(test_managed_names), T(test_verdict),
+		T(test_flatten), T(test_flatten_never_service), T(test_flatten_not_needed),
 	};
 	return cmocka_run_group_tests_name("planner", tests, NULL, NULL);
 }
