@@ -14,20 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "config.h"
 #include "plan.h"
 #include "render.h"
 #include "provision/util.h"
 
-struct options {
-	const char *config;
-	int dry_run, json, detailed, verbose;
-	const char *resolver;
-	const char *wait;
-	char **nameservers;
-	const char *command; /* NULL (apply/dry run), "check", "smtp-test" */
-	char **domains;      /* NULL-terminated, may be empty */
-};
 
 struct session {
 	struct options *o;
@@ -103,6 +95,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "resolver", required_argument, NULL, 'r' },
 		{ "nameserver", required_argument, NULL, 's' },
 		{ "wait", required_argument, NULL, 'w' },
+		{ "to", required_argument, NULL, 't' },
+		{ "confirm", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -132,6 +126,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return usage_error("--wait takes a duration such as 90s, 30m or 2h, not '%s'", optarg);
 			o->wait = optarg;
 			break;
+		case 't': o->to = optarg; break;
+		case 'C': o->confirm = 1; break;
 		case 'v': o->verbose++; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("provision %s\n", PROVISION_VERSION); return 0;
@@ -146,8 +142,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return 1;
 	if (o->detailed && !o->dry_run)
 		return usage_error("%s", "--detailed-exitcode goes with --dry-run");
-	if (o->nameservers && !(o->command && strcmp(o->command, "check") == 0))
+	int check = o->command && strcmp(o->command, "check") == 0;
+	int smtp = o->command && strcmp(o->command, "smtp-test") == 0;
+	if (o->nameservers && !check)
 		return usage_error("%s", "--nameserver goes with the check command");
+	if ((o->to || o->confirm) && !smtp)
+		return usage_error("%s", "--to and --confirm go with the smtp-test command");
+	if (o->dry_run && o->command)
+		return usage_error("--dry-run does not go with the %s command", o->command);
 	return -1;
 }
 
@@ -277,6 +279,10 @@ static int run(struct session *s)
 			fprintf(stderr, "provision: domain '%s' is not in %s\n", *dn, o->config);
 			return 64;
 		}
+	if (o->command && strcmp(o->command, "check") == 0)
+		return cmd_check(o, &s->cfg);
+	if (o->command)
+		return cmd_smtp_test(o, &s->cfg);
 	s->handles = calloc(s->cfg.nproviders + 1, sizeof *s->handles);
 	s->resolver = resolver_new_dns(o->resolver, 3000, 1, &err);
 	if (!s->handles || !s->resolver) {
@@ -324,15 +330,11 @@ int main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &o);
 	if (rc >= 0)
 		goto out;
-	if (o.command) {
-		fprintf(stderr, "provision: the %s command is not part of this build yet\n", o.command);
-		rc = 1;
-		goto out;
-	}
 	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
 	s.o = &o;
-	s.color = !o.json && isatty(STDOUT_FILENO) && !(nc && *nc) &&
+	o.color = !o.json && isatty(STDOUT_FILENO) && !(nc && *nc) &&
 		  !(term && strcmp(term, "dumb") == 0);
+	s.color = o.color;
 	rc = run(&s);
 	session_release(&s);
 out:

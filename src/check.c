@@ -1,0 +1,14 @@
+/*
+ * check.c - placeholder until issue 7 lands: the command reports that it
+ * is not in this build.
+ */
+#include <stdio.h>
+
+#include "commands.h"
+
+int cmd_check(const struct options *o, struct config *cfg)
+{
+	(void)cfg;
+	fprintf(stderr, "provision: the %s command is not part of this build\n", o->command);
+	return 1;
+}

@@ -1,0 +1,29 @@
+/*
+ * commands.h - the command line's options, and the commands besides
+ * apply/dry run. main.c parses, loads the configuration and dispatches;
+ * each command returns the process's exit status (contract.md).
+ */
+#ifndef PROVISION_COMMANDS_H
+#define PROVISION_COMMANDS_H
+
+#include "config.h"
+
+struct options {
+	const char *config;
+	int dry_run, json, detailed, verbose;
+	int color;           /* text output may use ANSI colours */
+	const char *resolver;
+	const char *wait;    /* a checked duration: "90s", "30m", "1h30m" */
+	char **nameservers;  /* --nameserver, NULL-terminated or NULL */
+	const char *command; /* NULL (apply/dry run), "check", "smtp-test" */
+	char **domains;      /* NULL-terminated, or NULL for all */
+	const char *to;      /* smtp-test --to */
+	int confirm;         /* smtp-test --confirm */
+};
+
+/* provision check: read live DNS back and judge every record. */
+int cmd_check(const struct options *o, struct config *cfg);
+/* provision smtp-test: test SMTP/IMAP settings, send a test message. */
+int cmd_smtp_test(const struct options *o, struct config *cfg);
+
+#endif
