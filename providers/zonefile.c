@@ -351,9 +351,10 @@ static int zf_load(const struct zf_handle *h, const char *zone,
 	return rc;
 }
 
-static int zf_list(void *handle, const char *zone, char *const *names,
+static int zf_list(void *handle, const struct zone *z, char *const *names,
 		   struct rrset_list *out, struct prov_error *err)
 {
+	const char *zone = z->name;
 	struct zf_file f = { 0 };
 	struct zone_text zt = { 0 };
 	int rc = zf_load(handle, zone, &f, &zt, err);
@@ -859,9 +860,10 @@ static int soa_prepare(const struct zf_file *f, const struct zone_text *zt,
 	return 0;
 }
 
-static int zf_apply(void *handle, const char *zone, const struct change *changes,
+static int zf_apply(void *handle, const struct zone *z, const struct change *changes,
 		    size_t n, size_t *applied, struct prov_error *err)
 {
+	const char *zone = z->name;
 	struct zf_file f = { 0 };
 	struct zone_text zt = { 0 };
 	struct soa_edit soa = { -1, 0, 0, 0, NULL };

@@ -197,7 +197,8 @@ static int list_zone(struct session *s, struct domain_config *d, void *h,
 {
 	char **names = plan_managed_names(d);
 	char *zone = dname_fqdn(d->name);
-	int rc = (names && zone) ? d->prov->ops->list(h, zone, names, rrs, err) :
+	const struct zone z = { zone, d->zone_id };
+	int rc = (names && zone) ? d->prov->ops->list(h, &z, names, rrs, err) :
 		 prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
 	logv(s, "%s: listed the managed names through provider %s", zone ? zone : d->name, d->provider);
 	strv_free(names);
@@ -214,7 +215,8 @@ static void apply_plan(struct session *s, struct domain_config *d, void *h,
 	struct plan again;
 	size_t applied = 0;
 	logv(s, "%s: applying through provider %s", p->domain, d->provider);
-	if (d->prov->ops->apply(h, p->domain, p->changes, p->nchanges, &applied, &err) < 0) {
+	const struct zone z = { p->domain, d->zone_id };
+	if (d->prov->ops->apply(h, &z, p->changes, p->nchanges, &applied, &err) < 0) {
 		plan_fail(p, d, "apply-failed", err.msg);
 		plan_diag(p, DIAG_INFO, 0, "applied", "%zu of %zu changes were applied",
 			  applied, p->nchanges);

@@ -42,6 +42,14 @@ struct provider_config {
 const char *provider_setting(const struct provider_config *cfg,
 			     const char *key);
 
+/* The zone a call is about. */
+struct zone {
+	const char *name; /* FQDN, lower case, trailing dot */
+	const char *id;   /* the domain's zone_id from the configuration (a
+			   * Cloudflare zone id, a Route 53 hosted zone id),
+			   * or NULL: the provider looks the zone up */
+};
+
 enum change_action { CHANGE_CREATE, CHANGE_UPDATE, CHANGE_DELETE };
 
 /*
@@ -69,12 +77,12 @@ struct provider_ops {
 	/* Every record set at each of names (FQDNs) in zone (FQDN): all
 	 * types, so the planner can see clashes. A zone that does not exist
 	 * is an error; names without data are simply absent from out. */
-	int (*list)(void *handle, const char *zone, char *const *names,
+	int (*list)(void *handle, const struct zone *zone, char *const *names,
 		    struct rrset_list *out, struct prov_error *err);
 	/* Apply all changes of one zone, in as few calls as the API allows.
 	 * *applied counts the changes known to be in place afterwards (all of
 	 * them on success). */
-	int (*apply)(void *handle, const char *zone,
+	int (*apply)(void *handle, const struct zone *zone,
 		     const struct change *changes, size_t n, size_t *applied,
 		     struct prov_error *err);
 	void (*close)(void *handle);

@@ -146,14 +146,16 @@ static int has_value(const struct rrset *s, const char *v)
 static int do_list(struct fixture *fx, const char *zone, char *const *names,
 		   struct rrset_list *out, struct prov_error *err)
 {
-	return provider_zonefile.list(fx->h, zone, names, out, err);
+	const struct zone z = { zone, NULL };
+	return provider_zonefile.list(fx->h, &z, names, out, err);
 }
 
 static int do_apply(struct fixture *fx, const char *zone,
 		    const struct change *c, size_t n, size_t *applied,
 		    struct prov_error *err)
 {
-	return provider_zonefile.apply(fx->h, zone, c, n, applied, err);
+	const struct zone z = { zone, NULL };
+	return provider_zonefile.apply(fx->h, &z, c, n, applied, err);
 }
 
 /* Run a checker on a written zone; its output is shown when it fails. */
@@ -736,7 +738,8 @@ static void test_ttl_update_and_cwd(void **state)
 	assert_true(here >= 0);
 	assert_int_equal(chdir(fx->dir), 0);
 	assert_int_equal(provider_zonefile.open(&cfg, &h, &err), 0);
-	int rc = provider_zonefile.apply(h, "example.com.", &c, 1, &applied, &err);
+	const struct zone z = { "example.com.", NULL };
+	int rc = provider_zonefile.apply(h, &z, &c, 1, &applied, &err);
 	provider_zonefile.close(h);
 	assert_int_equal(fchdir(here), 0);
 	close(here);
