@@ -4,7 +4,8 @@
 set -eu
 PKGS="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libconfig-dev
 libldns-dev libssl-dev libpsl-dev libxml2-dev libcmocka-dev
-knot knot-dnsutils bind9-utils python3 python3-yaml openssl"
+knot knot-dnsutils bind9-utils python3 python3-yaml openssl clang
+libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
