@@ -168,17 +168,44 @@ static void logv(const struct session *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The open handle of a domain's provider (opened on first use). */
+static int selected(const struct options *o, const struct domain_config *d)
+{
+	int yes = !o->domains;
+	for (char **dn = o->domains; dn && *dn; dn++)
+		yes |= dname_equal(*dn, d->name);
+	return yes;
+}
+
+/* The open handle of a domain's provider (opened on first use); *rc is
+ * open()'s result. */
 static void *provider_handle(struct session *s, struct provider_config *pc,
-			     struct prov_error *err)
+			     int *rc, struct prov_error *err)
 {
 	size_t i = (size_t)(pc - s->cfg.providers);
+	*rc = 0;
 	if (!s->handles[i]) {
 		pc->verbose = s->o->verbose;
-		if (pc->ops->open(pc, &s->handles[i], err) < 0)
+		if ((*rc = pc->ops->open(pc, &s->handles[i], err)) < 0)
 			s->handles[i] = NULL;
 	}
 	return s->handles[i];
+}
+
+/* Open the providers of the selected domains first: a setting a provider
+ * rejects is a configuration error (exit 78) before anything is done. */
+static int open_providers(struct session *s)
+{
+	for (size_t i = 0; i < s->cfg.ndomains; i++) {
+		struct prov_error err = PROV_ERROR_INIT;
+		int rc;
+		if (selected(s->o, &s->cfg.domains[i]) &&
+		    !provider_handle(s, s->cfg.domains[i].prov, &rc, &err) &&
+		    rc == PROV_ERR_CONFIG) {
+			fprintf(stderr, "provision: %s\n", err.msg);
+			return 78;
+		}
+	}
+	return 0;
 }
 
 /* A plan that stands for a failure before planning could finish. */
@@ -245,7 +272,8 @@ static int process_domain(struct session *s, struct domain_config *d)
 	struct prov_error err = PROV_ERROR_INIT;
 	struct rrset_list existing = { 0 };
 	struct plan p = { 0 };
-	void *h = provider_handle(s, d->prov, &err);
+	int orc;
+	void *h = provider_handle(s, d->prov, &orc, &err);
 	if (!h || list_zone(s, d, h, &existing, &err) < 0)
 		plan_fail(&p, d, "provider-error", err.msg);
 	else if (plan_build(d, &existing, s->resolver, !s->o->dry_run, &p) < 0)
@@ -291,14 +319,13 @@ static int run(struct session *s)
 		fprintf(stderr, "provision: %s\n", err.set ? err.msg : "out of memory");
 		return 1;
 	}
+	if ((rc = open_providers(s)) != 0)
+		return rc;
 	if (o->json && !(s->json = render_json_envelope(o->dry_run)))
 		return 1;
 	for (size_t i = 0; i < s->cfg.ndomains; i++) {
 		struct domain_config *d = &s->cfg.domains[i];
-		int selected = !o->domains;
-		for (char **dn = o->domains; dn && *dn; dn++)
-			selected |= dname_equal(*dn, d->name);
-		if (!selected)
+		if (!selected(o, d))
 			continue;
 		int code = process_domain(s, d);
 		if (rank(code) > rank(worst))

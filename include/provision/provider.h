@@ -41,6 +41,12 @@ struct provider_config {
 /* The setting's value, or NULL. */
 const char *provider_setting(const struct provider_config *cfg,
 			     const char *key);
+/* A configuration error about a provider's setting (key, or the block when
+ * key is NULL or not set): "FILE:LINE: provider 'NAME': <message>".
+ * Returns PROV_ERR_CONFIG (exit 78). */
+int provider_config_error(const struct provider_config *cfg, const char *key,
+			  struct prov_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* The zone a call is about. */
 struct zone {
