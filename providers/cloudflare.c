@@ -1,0 +1,563 @@
+/*
+ * cloudflare.c - the Cloudflare API v4 provider (provider-apis.md §1).
+ *
+ * Zone by name (GET /zones?name=, skipped with zone_id), one listing of the
+ * zone's records with a large per_page (paginated by result_info), and the
+ * whole plan in one call to the batch endpoint, which Cloudflare applies
+ * all-or-nothing. Records are single values with ids, so an update PATCHes
+ * exactly the record that held the managed value: the other TXT values at
+ * the apex (verification strings) are never touched. TXT content is sent as
+ * quoted character-strings of at most 255 bytes and read in either form.
+ * A batch whose outcome is unknown (connection lost, 5xx) is never resent
+ * blindly: the zone is read again and only what is missing is sent.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "provision/http.h"
+#include "provision/provider.h"
+#include "provision/util.h"
+
+#define CF_ENDPOINT "https://api.cloudflare.com/client/v4"
+#define CF_PER_PAGE 5000
+#define CF_BATCH_MAX 200 /* the Free plan's limit; batch_size raises it */
+#define CF_WRITE_TRIES 3
+
+struct cf_record {
+	char *id, *name, *type, *value; /* name FQDN with dot; value logical */
+	uint32_t ttl;
+};
+
+struct cf {
+	struct http_client *http;
+	char *base;                /* endpoint without trailing slash */
+	char *auth[3];             /* header lines, NULL-terminated */
+	size_t batch_max;
+	char *zone_name, *zone_id; /* the zone of the last listing */
+	struct cf_record *recs;
+	size_t nrecs;
+	int confirmed; /* recs were just updated from a batch's own result */
+};
+
+static const char *const cf_keys[] = {
+	"token_env", "email_env", "key_env", "endpoint", "ca_file", "batch_size", NULL,
+};
+
+static void cf_forget(struct cf *cf)
+{
+	for (size_t i = 0; i < cf->nrecs; i++) {
+		free(cf->recs[i].id);
+		free(cf->recs[i].name);
+		free(cf->recs[i].type);
+		free(cf->recs[i].value);
+	}
+	free(cf->recs);
+	cf->recs = NULL;
+	cf->nrecs = 0;
+}
+
+static void cf_close(void *handle)
+{
+	struct cf *cf = handle;
+	if (!cf)
+		return;
+	cf_forget(cf);
+	http_client_free(cf->http);
+	free(cf->base);
+	for (size_t i = 0; i < 2; i++)
+		free(cf->auth[i]);
+	free(cf->zone_name);
+	free(cf->zone_id);
+	free(cf);
+}
+
+static char *header(const char *name, const char *value)
+{
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "%s: %s", name, value);
+	return buf_detach(&b);
+}
+
+/* A path relative to the configuration file's directory. */
+static char *config_path(const struct provider_config *cfg, const char *p)
+{
+	struct buf b = BUF_INIT;
+	if (p[0] != '/' && cfg->base_dir && *cfg->base_dir)
+		buf_printf(&b, "%s/", cfg->base_dir);
+	buf_puts(&b, p);
+	return buf_detach(&b);
+}
+
+static int cf_auth(struct cf *cf, const struct provider_config *cfg,
+		   struct prov_error *err)
+{
+	const char *tv = provider_setting(cfg, "token_env");
+	const char *ev = provider_setting(cfg, "email_env");
+	const char *kv = provider_setting(cfg, "key_env");
+	const char *token = getenv(tv ? tv : "CLOUDFLARE_API_TOKEN");
+	const char *email = getenv(ev ? ev : "CLOUDFLARE_EMAIL");
+	const char *key = getenv(kv ? kv : "CLOUDFLARE_API_KEY");
+	if (token && *token) {
+		char *bearer = NULL;
+		struct buf b = BUF_INIT;
+		buf_printf(&b, "Bearer %s", token);
+		bearer = buf_detach(&b);
+		cf->auth[0] = header("Authorization", bearer);
+		free(bearer);
+	} else if (email && *email && key && *key) {
+		cf->auth[0] = header("X-Auth-Email", email);
+		cf->auth[1] = header("X-Auth-Key", key);
+	} else {
+		return prov_errorf(err, PROV_ERR_RUNTIME,
+				   "cloudflare: provider '%s': no credentials: set %s to an API "
+				   "token (or %s and %s for a global API key)", cfg->name,
+				   tv ? tv : "CLOUDFLARE_API_TOKEN", ev ? ev : "CLOUDFLARE_EMAIL",
+				   kv ? kv : "CLOUDFLARE_API_KEY");
+	}
+	return 0;
+}
+
+static int cf_open(const struct provider_config *cfg, void **handle,
+		   struct prov_error *err)
+{
+	struct cf *cf = calloc(1, sizeof *cf);
+	const char *ep = provider_setting(cfg, "endpoint");
+	const char *ca = provider_setting(cfg, "ca_file");
+	const char *bs = provider_setting(cfg, "batch_size");
+	char *ca_path = NULL;
+	int rc = PROV_ERR_NOMEM;
+	*handle = NULL;
+	if (!cf)
+		return prov_errorf(err, rc, "out of memory");
+	char *end = NULL;
+	if (ep && strncmp(ep, "https://", 8) != 0) {
+		rc = provider_config_error(cfg, "endpoint", err,
+					   "endpoint must be an https:// URL (TLS is always verified)");
+		goto fail;
+	}
+	cf->base = strdup(ep ? ep : CF_ENDPOINT);
+	if (cf->base && *cf->base && cf->base[strlen(cf->base) - 1] == '/')
+		cf->base[strlen(cf->base) - 1] = '\0';
+	cf->batch_max = bs ? strtoul(bs, &end, 10) : CF_BATCH_MAX;
+	if (bs && (*end || cf->batch_max < 1 || cf->batch_max > 3500)) {
+		rc = provider_config_error(cfg, "batch_size", err,
+					   "batch_size must be 1 to 3500 (200 on the Free plan)");
+		goto fail;
+	}
+	if ((rc = cf_auth(cf, cfg, err)) < 0)
+		goto fail;
+	ca_path = ca ? config_path(cfg, ca) : NULL;
+	/* 1,200 requests per 5 minutes per token: 4/s with a burst of 20. */
+	const struct http_config hc = { "cloudflare", ca_path, 10000, 60000, 5, 4.0, 20, 30,
+					cfg->verbose };
+	cf->http = http_client_new(&hc, err);
+	free(ca_path);
+	if (!cf->http) {
+		rc = PROV_ERR_RUNTIME;
+		goto fail;
+	}
+	*handle = cf;
+	return 0;
+fail:
+	cf_close(cf);
+	return rc;
+}
+
+/* The first error of an envelope: "code 81054: A CNAME record ...". */
+static void cf_error_text(const cJSON *root, char *out, size_t n)
+{
+	const cJSON *errs = cJSON_GetObjectItemCaseSensitive(root, "errors");
+	const cJSON *e = cJSON_IsArray(errs) ? cJSON_GetArrayItem(errs, 0) : NULL;
+	const cJSON *chain = e ? cJSON_GetObjectItemCaseSensitive(e, "error_chain") : NULL;
+	if (cJSON_IsArray(chain) && cJSON_GetArraySize(chain) > 0)
+		e = cJSON_GetArrayItem(chain, 0);
+	const cJSON *code = e ? cJSON_GetObjectItemCaseSensitive(e, "code") : NULL;
+	const cJSON *msg = e ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
+	if (cJSON_IsNumber(code) && cJSON_IsString(msg))
+		snprintf(out, n, "code %d: %s", code->valueint, msg->valuestring);
+	else
+		snprintf(out, n, "no error details");
+}
+
+/*
+ * One call. Returns 0 with *root (the parsed envelope with success true) or
+ * PROV_ERR_RUNTIME with err naming what, the HTTP status and Cloudflare's
+ * code. *unknown is set for a write whose outcome is unknown.
+ */
+static int cf_call(struct cf *cf, const char *method, const char *path,
+		   const char *body, const char *what, cJSON **root, int *unknown,
+		   struct prov_error *err)
+{
+	struct buf url = BUF_INIT;
+	struct http_response rs;
+	int write = body != NULL || strcmp(method, "GET") != 0;
+	buf_printf(&url, "%s%s", cf->base, path);
+	const struct http_request rq = { method, buf_str(&url), body,
+					 (const char *const *)cf->auth, write, NULL, NULL };
+	*root = NULL;
+	int rc = http_send(cf->http, &rq, &rs, err);
+	if (unknown)
+		*unknown = rc < 0 ? rs.outcome_unknown : (write && rs.status >= 500);
+	if (rc == 0) {
+		cJSON *j = cJSON_ParseWithLength(rs.body.data ? rs.body.data : "", rs.body.len);
+		const cJSON *ok = j ? cJSON_GetObjectItemCaseSensitive(j, "success") : NULL;
+		char detail[512];
+		if (!j || !cJSON_IsBool(ok)) {
+			rc = prov_errorf(err, PROV_ERR_RUNTIME,
+					 "cloudflare: %s: the answer is not Cloudflare's JSON (HTTP %ld)",
+					 what, rs.status);
+		} else if (!cJSON_IsTrue(ok) || rs.status >= 300) {
+			cf_error_text(j, detail, sizeof detail);
+			const char *hint = rs.status == 401 || rs.status == 403 ?
+				" (check the API token and its permissions: Zone:Read and DNS:Edit)" : "";
+			rc = prov_errorf(err, PROV_ERR_RUNTIME, "cloudflare: %s: HTTP %ld, %s%s",
+					 what, rs.status, detail, hint);
+		} else {
+			*root = j;
+			j = NULL;
+		}
+		cJSON_Delete(j);
+	}
+	http_response_release(&rs);
+	buf_release(&url);
+	return rc;
+}
+
+static char *bare(const char *fqdn) /* "example.com." -> "example.com" */
+{
+	char *s = dname_fqdn(fqdn);
+	if (s && strlen(s) > 1)
+		s[strlen(s) - 1] = '\0';
+	return s;
+}
+
+static int cf_zone(struct cf *cf, const struct zone *z, struct prov_error *err)
+{
+	if (cf->zone_name && dname_equal(cf->zone_name, z->name))
+		return 0;
+	free(cf->zone_name);
+	free(cf->zone_id);
+	cf->zone_name = strdup(z->name);
+	cf->zone_id = NULL;
+	cf_forget(cf);
+	if (z->id) {
+		cf->zone_id = strdup(z->id);
+		return 0;
+	}
+	char *name = bare(z->name), *q = name ? http_escape(name) : NULL;
+	struct buf path = BUF_INIT, what = BUF_INIT;
+	cJSON *root = NULL;
+	buf_printf(&path, "/zones?name=%s", q ? q : "");
+	buf_printf(&what, "zone %s", name ? name : "?");
+	int rc = cf_call(cf, "GET", buf_str(&path), NULL, buf_str(&what), &root, NULL, err);
+	if (rc == 0) {
+		const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "result");
+		const cJSON *zone = cJSON_IsArray(res) ? cJSON_GetArrayItem(res, 0) : NULL;
+		const cJSON *id = zone ? cJSON_GetObjectItemCaseSensitive(zone, "id") : NULL;
+		if (cJSON_IsString(id))
+			cf->zone_id = strdup(id->valuestring);
+		else
+			rc = prov_errorf(err, PROV_ERR_RUNTIME,
+					 "cloudflare: zone %s not found for this token (not in the "
+					 "account, or the token is not scoped to it)", name);
+	}
+	cJSON_Delete(root);
+	buf_release(&path);
+	buf_release(&what);
+	free(q);
+	free(name);
+	return rc;
+}
+
+/* A record's content as the core holds it. */
+static char *cf_value(const char *type, const char *content)
+{
+	if (strcmp(type, "TXT") == 0 && content[0] == '"') {
+		char *v = txt_unquote(content);
+		return v ? v : strdup(content);
+	}
+	if (strcmp(type, "CNAME") == 0 || strcmp(type, "MX") == 0 || strcmp(type, "NS") == 0)
+		return dname_fqdn(content);
+	return strdup(content);
+}
+
+static int cf_keep(struct cf *cf, const cJSON *r)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(r, "type");
+	const cJSON *content = cJSON_GetObjectItemCaseSensitive(r, "content");
+	const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(r, "ttl");
+	if (!cJSON_IsString(id) || !cJSON_IsString(name) || !cJSON_IsString(type) ||
+	    !cJSON_IsString(content))
+		return -1;
+	struct cf_record *v = realloc(cf->recs, (cf->nrecs + 1) * sizeof *v);
+	if (!v)
+		return -1;
+	cf->recs = v;
+	v[cf->nrecs++] = (struct cf_record){
+		strdup(id->valuestring), dname_fqdn(name->valuestring),
+		strdup(type->valuestring), cf_value(type->valuestring, content->valuestring),
+		cJSON_IsNumber(ttl) && ttl->valuedouble >= 1 ? (uint32_t)ttl->valuedouble : 300,
+	};
+	return 0;
+}
+
+static void cf_drop(struct cf *cf, const char *id)
+{
+	for (size_t i = 0; i < cf->nrecs; i++)
+		if (strcmp(cf->recs[i].id, id) == 0) {
+			free(cf->recs[i].id);
+			free(cf->recs[i].name);
+			free(cf->recs[i].type);
+			free(cf->recs[i].value);
+			cf->recs[i] = cf->recs[--cf->nrecs];
+			return;
+		}
+}
+
+/* Bring the listing up to date from a batch's result: the records as
+ * Cloudflare stored them. 0, or -1 when the result is not as documented. */
+static int cf_take_result(struct cf *cf, const cJSON *root)
+{
+	static const char *const lists[] = { "deletes", "patches", "puts", "posts" };
+	const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "result");
+	if (!cJSON_IsObject(res))
+		return -1;
+	for (size_t k = 0; k < 4; k++) {
+		const cJSON *r, *arr = cJSON_GetObjectItemCaseSensitive(res, lists[k]);
+		cJSON_ArrayForEach(r, arr) {
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
+			if (!cJSON_IsString(id))
+				return -1;
+			cf_drop(cf, id->valuestring);
+			if (k > 0 && cf_keep(cf, r) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Read every record of the zone (paginated) into cf->recs. */
+static int cf_read(struct cf *cf, struct prov_error *err)
+{
+	cf_forget(cf);
+	for (int page = 1;; page++) {
+		struct buf path = BUF_INIT, what = BUF_INIT;
+		cJSON *root = NULL;
+		buf_printf(&path, "/zones/%s/dns_records?per_page=%d&page=%d", cf->zone_id,
+			   CF_PER_PAGE, page);
+		buf_printf(&what, "zone %s: listing records", cf->zone_name);
+		int rc = cf_call(cf, "GET", buf_str(&path), NULL, buf_str(&what), &root, NULL, err);
+		buf_release(&path);
+		buf_release(&what);
+		if (rc < 0)
+			return rc;
+		const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "result");
+		const cJSON *info = cJSON_GetObjectItemCaseSensitive(root, "result_info");
+		const cJSON *pages = cJSON_GetObjectItemCaseSensitive(info, "total_pages");
+		const cJSON *r;
+		int bad = !cJSON_IsArray(res);
+		cJSON_ArrayForEach(r, res)
+			bad |= cf_keep(cf, r) < 0;
+		int more = !bad && cJSON_GetArraySize(res) > 0 && cJSON_IsNumber(pages) &&
+			   page < pages->valueint;
+		cJSON_Delete(root);
+		if (bad)
+			return prov_errorf(err, PROV_ERR_RUNTIME,
+					   "cloudflare: zone %s: a record in the listing is malformed",
+					   cf->zone_name);
+		if (!more)
+			return 0;
+	}
+}
+
+static int cf_list(void *handle, const struct zone *z, char *const *names,
+		   struct rrset_list *out, struct prov_error *err)
+{
+	struct cf *cf = handle;
+	int rc = cf_zone(cf, z, err);
+	/* Right after our batch, its result is the confirmation: no re-read. */
+	if (rc == 0 && !cf->confirmed)
+		rc = cf_read(cf, err);
+	cf->confirmed = 0;
+	for (size_t i = 0; rc == 0 && i < cf->nrecs; i++) {
+		const struct cf_record *r = &cf->recs[i];
+		for (size_t k = 0; names[k]; k++)
+			if (dname_equal(names[k], r->name) &&
+			    rrset_list_add(out, r->name, rr_type_from_name(r->type), r->ttl,
+					   r->value) < 0)
+				rc = prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
+	}
+	return rc;
+}
+
+static const struct cf_record *cf_find(const struct cf *cf, const char *name,
+				       const char *type, const char *value)
+{
+	for (size_t i = 0; i < cf->nrecs; i++)
+		if (strcmp(cf->recs[i].type, type) == 0 &&
+		    dname_equal(cf->recs[i].name, name) &&
+		    strcmp(cf->recs[i].value, value) == 0)
+			return &cf->recs[i];
+	return NULL;
+}
+
+/* 1 when the change is in place in the last listing. */
+static int cf_in_place(const struct cf *cf, const struct change *c)
+{
+	const char *type = rr_type_name(c->type);
+	int before_gone = !c->before || (c->after && strcmp(c->before, c->after) == 0) ||
+			  !cf_find(cf, c->name, type, c->before);
+	const struct cf_record *a = c->after ? cf_find(cf, c->name, type, c->after) : NULL;
+	return before_gone && (!c->after || (a && a->ttl == c->ttl));
+}
+
+/* The content Cloudflare is sent: TXT as quoted <=255-byte strings, names
+ * without their trailing dot. */
+static char *cf_content(const struct change *c)
+{
+	if (c->type == RR_TXT) {
+		struct buf b = BUF_INIT;
+		if (txt_quote(&b, c->after) < 0) {
+			buf_release(&b);
+			return NULL;
+		}
+		return buf_detach(&b);
+	}
+	if (c->type == RR_CNAME)
+		return bare(c->after);
+	return strdup(c->after);
+}
+
+/* Add the change to the batch body; -1 when the record to replace is not in
+ * the listing (someone changed it since). */
+static int cf_batch_add(const struct cf *cf, cJSON *body, const struct change *c)
+{
+	const char *type = rr_type_name(c->type);
+	const struct cf_record *old = c->before ? cf_find(cf, c->name, type, c->before) : NULL;
+	if (c->before && !old)
+		return -1;
+	if (!c->after) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "id", old->id);
+		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(body, "deletes"), o);
+		return 0;
+	}
+	char *content = cf_content(c), *name = bare(c->name);
+	cJSON *o = cJSON_CreateObject();
+	if (old)
+		cJSON_AddStringToObject(o, "id", old->id);
+	cJSON_AddStringToObject(o, "type", type);
+	cJSON_AddStringToObject(o, "name", name ? name : "");
+	cJSON_AddStringToObject(o, "content", content ? content : "");
+	cJSON_AddNumberToObject(o, "ttl", c->ttl);
+	if (c->type == RR_CNAME || c->type == RR_A || c->type == RR_AAAA)
+		cJSON_AddFalseToObject(o, "proxied"); /* the tracking host must be DNS-only */
+	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(body, old ? "patches" : "posts"), o);
+	free(content);
+	free(name);
+	return 0;
+}
+
+/* The changes of [from, to) not yet in place, as one batch body. */
+static char *cf_batch(const struct cf *cf, const struct change *c, size_t from,
+		      size_t to, size_t *count, const struct change **stale)
+{
+	cJSON *body = cJSON_CreateObject();
+	cJSON_AddArrayToObject(body, "deletes");
+	cJSON_AddArrayToObject(body, "patches");
+	cJSON_AddArrayToObject(body, "posts");
+	*count = 0;
+	*stale = NULL;
+	for (size_t i = from; i < to && !*stale; i++) {
+		if (cf_in_place(cf, &c[i]))
+			continue;
+		if (cf_batch_add(cf, body, &c[i]) < 0)
+			*stale = &c[i];
+		(*count)++;
+	}
+	char *s = *stale ? NULL : cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	return s;
+}
+
+/*
+ * Send changes [from, to) as one batch. After an unknown outcome the zone is
+ * read again and only what is still missing is sent, a few times at most.
+ */
+static int cf_send_batch(struct cf *cf, const struct change *c, size_t from,
+			 size_t to, struct prov_error *err)
+{
+	struct buf path = BUF_INIT, what = BUF_INIT;
+	int rc = 0;
+	buf_printf(&path, "/zones/%s/dns_records/batch", cf->zone_id);
+	buf_printf(&what, "zone %s: batch of changes", cf->zone_name);
+	for (int attempt = 0;; attempt++) {
+		size_t count;
+		const struct change *stale;
+		char *body = cf_batch(cf, c, from, to, &count, &stale);
+		if (stale) {
+			rc = prov_errorf(err, PROV_ERR_RUNTIME,
+					 "cloudflare: %s %s: the record to replace changed since it was "
+					 "read; run provision again", stale->name, rr_type_name(stale->type));
+			break;
+		}
+		if (!body || count == 0) {
+			free(body);
+			break;
+		}
+		cJSON *root = NULL;
+		int unknown = 0;
+		struct prov_error e2 = PROV_ERROR_INIT;
+		rc = cf_call(cf, "POST", buf_str(&path), body, buf_str(&what), &root, &unknown, &e2);
+		free(body);
+		if (rc == 0 && cf_take_result(cf, root) < 0)
+			rc = cf_read(cf, &e2); /* an odd result: read the truth */
+		cJSON_Delete(root);
+		if (rc == 0 || !unknown || attempt + 1 >= CF_WRITE_TRIES) {
+			if (rc < 0)
+				prov_errorf(err, rc, "%s", e2.msg);
+			break;
+		}
+		/* The batch may or may not have been applied: read, then decide. */
+		if ((rc = cf_read(cf, err)) < 0)
+			break;
+	}
+	buf_release(&path);
+	buf_release(&what);
+	return rc;
+}
+
+static int cf_apply(void *handle, const struct zone *z, const struct change *changes,
+		    size_t n, size_t *applied, struct prov_error *err)
+{
+	struct cf *cf = handle;
+	int rc = cf_zone(cf, z, err);
+	*applied = 0;
+	if (rc == 0 && !cf->recs && n)
+		rc = cf_read(cf, err);
+	for (size_t from = 0; rc == 0 && from < n; from += cf->batch_max) {
+		size_t to = from + cf->batch_max < n ? from + cf->batch_max : n;
+		rc = cf_send_batch(cf, changes, from, to, err);
+	}
+	/* What is in place now, read back: exact even after a failure. */
+	struct prov_error e2 = PROV_ERROR_INIT;
+	if (rc == 0 || cf_read(cf, &e2) == 0)
+		for (size_t i = 0; i < n; i++)
+			*applied += cf_in_place(cf, &changes[i]);
+	cf->confirmed = rc == 0;
+	return rc;
+}
+
+const struct provider_ops provider_cloudflare = {
+	.name = "cloudflare",
+	.keys = cf_keys,
+	.open = cf_open,
+	.list = cf_list,
+	.apply = cf_apply,
+	.close = cf_close,
+};
