@@ -14,7 +14,7 @@ PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 
-PKGS      := libcurl libcjson libconfig ldns openssl libpsl
+PKGS      := libcurl libcjson libconfig ldns openssl libpsl libxml-2.0
 WARN      := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
              -Wwrite-strings -Wshadow -Wformat=2
 CFLAGS    ?= -O2 -g
