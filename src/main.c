@@ -196,6 +196,16 @@ static void *provider_handle(struct session *s, struct provider_config *pc,
 static int open_providers(struct session *s)
 {
 	for (size_t i = 0; i < s->cfg.ndomains; i++) {
+		const struct domain_config *d = &s->cfg.domains[i];
+		if (selected(s->o, d) && d->policy.ttl < d->prov->ops->min_ttl) {
+			fprintf(stderr, "provision: %s:%d: domain '%s': ttl %u is below the "
+				"minimum of %u that %s accepts (provider '%s')\n", s->cfg.file,
+				d->line, d->name, (unsigned)d->policy.ttl,
+				(unsigned)d->prov->ops->min_ttl, d->prov->type, d->provider);
+			return 78;
+		}
+	}
+	for (size_t i = 0; i < s->cfg.ndomains; i++) {
 		struct prov_error err = PROV_ERROR_INIT;
 		int rc;
 		if (selected(s->o, &s->cfg.domains[i]) &&

@@ -77,6 +77,9 @@ struct provider_ops {
 	const char *name; /* the configuration's type = "..." */
 	const char *const *keys; /* settings it accepts, NULL-terminated;
 				  * "type" is implied */
+	uint32_t min_ttl;        /* the smallest TTL the API accepts (0: any);
+				  * a configured ttl below it is a
+				  * configuration error before any I/O */
 	/* Read settings and secrets; no network or file I/O yet. */
 	int (*open)(const struct provider_config *cfg, void **handle,
 		    struct prov_error *err);
