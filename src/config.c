@@ -7,6 +7,8 @@
  * are checked against their key's domain here (a TTL is 0..2^31-1 as in
  * RFC 2181 section 8, a DMARC p= is none/quarantine/reject as in RFC 7489
  * section 6.3); whether a key is a real RSA key is the planner's business.
+ * The smtp group (smtp-test) is merged the same way, then completed from
+ * its preset and from what port and security imply (smtp_resolve).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include "config.h"
 #include "dmarc.h"
 #include "provision/util.h"
+#include "smtp.h"
 
 /* What a key holds and how its value is checked. */
 enum kind {
@@ -37,6 +40,10 @@ enum kind {
 	K_U32,    /* integer in [min, max], stored as uint32_t */
 	K_INT,    /* integer in [min, max], stored as int */
 	K_GROUP,  /* a group of sub keys */
+	K_HOST,   /* a DNS name or an IP address (it goes into a URL) */
+	K_TEXT,   /* a non-empty string without control characters */
+	K_ENV,    /* an environment variable's name */
+	K_ADDR,   /* an e-mail address: local@domain, nothing else */
 };
 
 #define NOFIELD SIZE_MAX /* validated, not stored */
@@ -94,27 +101,26 @@ static const struct key tracking_keys[] = {
 	{ .name = NULL },
 };
 
-/* smtp is checked but not stored yet. */
 static const struct key imap_keys[] = {
-	{ .name = "host", .kind = K_STR, .off = NOFIELD },
-	{ .name = "port", .kind = K_INT, .off = NOFIELD, .min = 1,
+	{ .name = "host", .kind = K_HOST, F(smtp.imap.host) },
+	{ .name = "port", .kind = K_INT, F(smtp.imap.port), .min = 1,
 	  .max = 65535 },
 	{ .name = NULL },
 };
 
 static const struct key smtp_keys[] = {
-	{ .name = "preset", .kind = K_ENUM, .off = NOFIELD,
+	{ .name = "preset", .kind = K_ENUM, F(smtp.preset),
 	  .choices = preset_choices },
-	{ .name = "host", .kind = K_STR, .off = NOFIELD },
-	{ .name = "port", .kind = K_INT, .off = NOFIELD, .min = 1,
+	{ .name = "host", .kind = K_HOST, F(smtp.host) },
+	{ .name = "port", .kind = K_INT, F(smtp.port), .min = 1,
 	  .max = 65535 },
-	{ .name = "security", .kind = K_ENUM, .off = NOFIELD,
+	{ .name = "security", .kind = K_ENUM, F(smtp.security),
 	  .choices = security_choices },
-	{ .name = "user", .kind = K_STR, .off = NOFIELD },
-	{ .name = "password_env", .kind = K_STR, .off = NOFIELD },
-	{ .name = "from", .kind = K_STR, .off = NOFIELD },
-	{ .name = "ca_file", .kind = K_STR, .off = NOFIELD },
-	{ .name = "imap", .kind = K_GROUP, .off = NOFIELD, .sub = imap_keys },
+	{ .name = "user", .kind = K_TEXT, F(smtp.user) },
+	{ .name = "password_env", .kind = K_ENV, F(smtp.password_env) },
+	{ .name = "from", .kind = K_ADDR, F(smtp.from) },
+	{ .name = "ca_file", .kind = K_TEXT, F(smtp.ca_file) },
+	{ .name = "imap", .kind = K_GROUP, .sub = imap_keys },
 	{ .name = NULL },
 };
 
@@ -125,7 +131,7 @@ static const struct key policy_keys[] = {
 	{ .name = "dkim", .kind = K_GROUP, .sub = dkim_keys },
 	{ .name = "dmarc", .kind = K_GROUP, .sub = dmarc_keys },
 	{ .name = "tracking", .kind = K_GROUP, .sub = tracking_keys },
-	{ .name = "smtp", .kind = K_GROUP, .off = NOFIELD, .sub = smtp_keys },
+	{ .name = "smtp", .kind = K_GROUP, .sub = smtp_keys },
 	{ .name = NULL },
 };
 
@@ -258,6 +264,27 @@ static int valid_ip(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+static int valid_text(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int valid_env(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return 0;
+	for (; *s; s++)
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			    "0123456789_", *s))
+			return 0;
+	return 1;
+}
+
 /* NULL when v suits kind k, else what is wrong. v has {domain} replaced by
  * a sample name, so templates are checked as the names they become. */
 static const char *check_string(const struct key *k, const char *v)
@@ -278,6 +305,18 @@ static const char *check_string(const struct key *k, const char *v)
 		       : "must be colon-separated 0, 1, d or s";
 	case K_IP:
 		return valid_ip(v) ? NULL : "is not an IPv4 or IPv6 address";
+	case K_HOST:
+		return valid_name(v, 0) || valid_ip(v) ? NULL
+		       : "is not a host name or an IP address";
+	case K_TEXT:
+		return valid_text(v) ? NULL
+		       : "must be non-empty, without control characters";
+	case K_ENV:
+		return valid_env(v) ? NULL
+		       : "is not an environment variable name";
+	case K_ADDR:
+		return smtp_address_valid(v) ? NULL
+		       : "is not an e-mail address (local@domain)";
 	default:
 		return NULL;
 	}
@@ -543,6 +582,64 @@ static int policy_builtin(struct record_policy *p)
 	    && p->dmarc.fo && p->tracking.name && p->tracking.target)
 		return 0;
 	return -1;
+}
+
+/* ---- smtp --------------------------------------------------------- */
+
+/* The providers' published submission (RFC 6409, port 587 with STARTTLS)
+ * and IMAP (RFC 8314, port 993 with implicit TLS) settings. */
+static const struct smtp_preset presets[] = {
+	{ "gmail", "smtp.gmail.com", 587, "starttls", "imap.gmail.com", 993 },
+	{ "icloud", "smtp.mail.me.com", 587, "starttls", "imap.mail.me.com",
+	  993 },
+	{ "outlook", "smtp-mail.outlook.com", 587, "starttls",
+	  "outlook.office365.com", 993 },
+	{ NULL, NULL, 0, NULL, NULL, 0 },
+};
+
+const struct smtp_preset *smtp_preset_find(const char *name)
+{
+	for (const struct smtp_preset *p = presets; name && p->name; p++)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+/* *slot = a copy of v unless already set; -1 on ENOMEM. */
+static int fill(char **slot, const char *v)
+{
+	if (*slot || !v)
+		return 0;
+	*slot = strdup(v);
+	return *slot ? 0 : -1;
+}
+
+/* The final SMTP settings of a domain (see struct smtp_config): explicit
+ * keys first, then the preset, then what the port or security implies
+ * (465 is implicit TLS, RFC 8314 section 3.3; 587 submission with
+ * STARTTLS, RFC 6409). */
+static int smtp_resolve(struct smtp_config *s)
+{
+	const struct smtp_preset *ps = smtp_preset_find(s->preset);
+	int rc = 0;
+	if (ps && (fill(&s->host, ps->host) < 0
+		   || fill(&s->imap.host, ps->imap_host) < 0))
+		return -1;
+	if (!s->host)
+		return 0;
+	if (!s->port && !s->security) {
+		s->port = ps ? ps->port : 587;
+		rc = fill(&s->security, ps ? ps->security : "starttls");
+	} else if (!s->port) {
+		s->port = strcmp(s->security, "tls") == 0 ? 465 : 587;
+	} else {
+		rc = fill(&s->security, s->port == 465 ? "tls" : "starttls");
+	}
+	if (s->imap.host && !s->imap.port)
+		s->imap.port = ps ? ps->imap_port : DEFAULT_IMAP_PORT;
+	if (rc == 0)
+		rc = fill(&s->password_env, DEFAULT_SMTP_PASSWORD_ENV);
+	return rc;
 }
 
 /* ---- providers ---------------------------------------------------- */
@@ -830,7 +927,8 @@ static int load_domain(struct ctx *c, struct config *cfg,
 	for (int i = 0; rc == 0 && i < config_setting_length(e); i++)
 		rc = domain_member(c, d, &p, config_setting_get_elem(e, i),
 				   owner);
-	if (rc == 0 && policy_copy(&d->policy, &p, d->name) < 0)
+	if (rc == 0 && (policy_copy(&d->policy, &p, d->name) < 0
+			|| smtp_resolve(&d->policy.smtp) < 0))
 		rc = nomem(c);
 	policy_release(&p);
 	return rc;

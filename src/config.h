@@ -16,6 +16,37 @@
 #include "provision/error.h"
 #include "provision/provider.h"
 
+/* The smtp group (smtp-test). After config_load() a preset has filled what
+ * the keys left unset, the security is derived from the port (465: tls,
+ * else starttls) and the port from the security (tls: 465, starttls: 587),
+ * the IMAP port defaults to 993 and password_env to SMTP_PASSWORD; host is
+ * NULL when the domain has no SMTP settings. ca_file is as written, relative
+ * to the configuration file's directory. Ports are 0 when unset. */
+struct smtp_config {
+	char *preset;       /* gmail | icloud | outlook | custom, or NULL */
+	char *host;         /* a DNS name or an IP address */
+	int port;
+	char *security;     /* starttls | tls */
+	char *user, *password_env, *from, *ca_file;
+	struct {
+		char *host;
+		int port;
+	} imap;
+};
+
+/* A provider's published settings (smtp.preset). */
+struct smtp_preset {
+	const char *name;
+	const char *host;
+	int port;
+	const char *security;
+	const char *imap_host;
+	int imap_port;
+};
+
+/* The preset called name, or NULL (also for "custom"). */
+const struct smtp_preset *smtp_preset_find(const char *name);
+
 struct record_policy {
 	uint32_t ttl;
 	struct {
@@ -37,6 +68,7 @@ struct record_policy {
 		char *name;     /* "email.mg3" (relative) or "x.example.com." */
 		char *target;   /* "mailgun.org" */
 	} tracking;
+	struct smtp_config smtp;
 };
 
 struct domain_config {
@@ -84,5 +116,7 @@ struct domain_config *config_find_domain(struct config *cfg, const char *name);
 #define DEFAULT_DMARC_FO "1"
 #define DEFAULT_TRACKING_NAME "email.mg3"
 #define DEFAULT_TRACKING_TARGET "mailgun.org"
+#define DEFAULT_SMTP_PASSWORD_ENV "SMTP_PASSWORD"
+#define DEFAULT_IMAP_PORT 993
 
 #endif

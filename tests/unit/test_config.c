@@ -303,6 +303,172 @@ static void test_smtp_unknown_key(void **state)
 		2, "'smtp.security' must be starttls or tls, not 'ssl'");
 }
 
+/* Load text (one domain, x.example) and return its smtp settings in
+ * cfg; the caller releases cfg. */
+static const struct smtp_config *smtp_of(const char *text, struct config *cfg)
+{
+	struct prov_error err = PROV_ERROR_INIT;
+	int rc = load(text, cfg, &err);
+	if (rc != 0)
+		fail_msg("%s", err.msg);
+	return &cfg->domains[0].policy.smtp;
+}
+
+#define ONE_DOMAIN(smtp) PROVIDERS \
+	"domains = ({ name = \"x.example\"; provider = \"local\";\n" \
+	"  smtp = { " smtp " }; });\n"
+
+/* Each preset expands to the provider's published settings. */
+static void test_smtp_presets(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *preset, *host, *imap;
+	} want[] = {
+		{ "gmail", "smtp.gmail.com", "imap.gmail.com" },
+		{ "icloud", "smtp.mail.me.com", "imap.mail.me.com" },
+		{ "outlook", "smtp-mail.outlook.com", "outlook.office365.com" },
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		char text[600];
+		struct config cfg = { 0 };
+		snprintf(text, sizeof text, ONE_DOMAIN("preset = \"%s\";"),
+			 want[i].preset);
+		const struct smtp_config *s = smtp_of(text, &cfg);
+		assert_string_equal(s->preset, want[i].preset);
+		assert_string_equal(s->host, want[i].host);
+		assert_int_equal(s->port, 587);
+		assert_string_equal(s->security, "starttls");
+		assert_string_equal(s->imap.host, want[i].imap);
+		assert_int_equal(s->imap.port, 993);
+		assert_string_equal(s->password_env, "SMTP_PASSWORD");
+		assert_null(s->user);
+		assert_null(s->from);
+		assert_null(s->ca_file);
+		const struct smtp_preset *p = smtp_preset_find(want[i].preset);
+		assert_non_null(p);
+		assert_string_equal(p->host, want[i].host);
+		config_release(&cfg);
+	}
+	assert_null(smtp_preset_find("custom"));
+	assert_null(smtp_preset_find("yahoo"));
+	assert_null(smtp_preset_find(NULL));
+}
+
+/* Explicit keys override the preset; what is absent is derived. */
+static void test_smtp_overrides(void **state)
+{
+	(void)state;
+	struct config cfg = { 0 };
+	const struct smtp_config *s = smtp_of(ONE_DOMAIN(
+		"preset = \"gmail\"; port = 465; user = \"me@{domain}\";"
+		" imap = { port = 1993; };"), &cfg);
+	assert_string_equal(s->host, "smtp.gmail.com");
+	assert_int_equal(s->port, 465);
+	assert_string_equal(s->security, "tls"); /* from the port */
+	assert_string_equal(s->user, "me@x.example");
+	assert_string_equal(s->imap.host, "imap.gmail.com");
+	assert_int_equal(s->imap.port, 1993);
+	config_release(&cfg);
+
+	s = smtp_of(ONE_DOMAIN("preset = \"outlook\"; security = \"tls\";"
+			       " host = \"mail.example.net\";"), &cfg);
+	assert_string_equal(s->host, "mail.example.net");
+	assert_int_equal(s->port, 465); /* from the security */
+	assert_string_equal(s->security, "tls");
+	assert_string_equal(s->imap.host, "outlook.office365.com");
+	config_release(&cfg);
+
+	s = smtp_of(ONE_DOMAIN("preset = \"custom\"; host = \"::1\";"
+			       " port = 2525; password_env = \"MY_PW\";"
+			       " from = \"me@{domain}\"; ca_file = \"ca.pem\";"),
+		    &cfg);
+	assert_string_equal(s->host, "::1");
+	assert_int_equal(s->port, 2525);
+	assert_string_equal(s->security, "starttls");
+	assert_null(s->imap.host); /* custom fills nothing */
+	assert_int_equal(s->imap.port, 0);
+	assert_string_equal(s->password_env, "MY_PW");
+	assert_string_equal(s->from, "me@x.example");
+	assert_string_equal(s->ca_file, "ca.pem");
+	config_release(&cfg);
+
+	s = smtp_of(ONE_DOMAIN("host = \"smtp.example.net\";"
+			       " imap = { host = \"imap.example.net\"; };"), &cfg);
+	assert_int_equal(s->port, 587);
+	assert_string_equal(s->security, "starttls");
+	assert_int_equal(s->imap.port, 993);
+	config_release(&cfg);
+}
+
+/* defaults -> domain, key by key; no smtp group: host NULL. */
+static void test_smtp_merge(void **state)
+{
+	(void)state;
+	struct config cfg = { 0 };
+	struct prov_error err = PROV_ERROR_INIT;
+	int rc = load(PROVIDERS
+		"defaults: { smtp = { preset = \"icloud\"; user = \"u@{domain}\"; }; };\n"
+		"domains = ({ name = \"a.example\"; provider = \"local\"; },\n"
+		"  { name = \"b.example\"; provider = \"local\";\n"
+		"    smtp = { preset = \"gmail\"; from = \"f@{domain}\"; }; });\n",
+		&cfg, &err);
+	assert_int_equal(rc, 0);
+	const struct smtp_config *a = &cfg.domains[0].policy.smtp;
+	const struct smtp_config *b = &cfg.domains[1].policy.smtp;
+	assert_string_equal(a->host, "smtp.mail.me.com");
+	assert_string_equal(a->user, "u@a.example");
+	assert_null(a->from);
+	assert_string_equal(b->host, "smtp.gmail.com");
+	assert_string_equal(b->imap.host, "imap.gmail.com");
+	assert_string_equal(b->user, "u@b.example");
+	assert_string_equal(b->from, "f@b.example");
+	config_release(&cfg);
+
+	const struct smtp_config *s = smtp_of(PROVIDERS
+		"domains = ({ name = \"x.example\"; provider = \"local\"; });\n",
+		&cfg);
+	assert_null(s->host);
+	assert_null(s->security);
+	assert_int_equal(s->port, 0);
+	assert_null(s->password_env);
+	config_release(&cfg);
+}
+
+static void test_smtp_bad_values(void **state)
+{
+	(void)state;
+	expect_error(ONE_DOMAIN("preset = \"yahoo\";"), 3,
+		     "'smtp.preset' must be gmail, icloud, outlook or custom, "
+		     "not 'yahoo'");
+	expect_error(ONE_DOMAIN("host = \"smtp example.com\";"), 3,
+		     "'smtp.host' is not a host name or an IP address");
+	expect_error(ONE_DOMAIN("host = \"smtp.example.com/x\";"), 3,
+		     "'smtp.host' is not a host name");
+	expect_error(ONE_DOMAIN("port = 65536;"), 3,
+		     "'smtp.port' must be between 1 and 65535, not 65536");
+	expect_error(ONE_DOMAIN("port = \"587\";"), 3,
+		     "'smtp.port' must be an integer");
+	expect_error(ONE_DOMAIN("from = \"Me <me@x.example>\";"), 3,
+		     "'smtp.from' is not an e-mail address");
+	expect_error(ONE_DOMAIN("from = \"me@\";"), 3,
+		     "'smtp.from' is not an e-mail address");
+	expect_error(ONE_DOMAIN("password_env = \"MY-PW\";"), 3,
+		     "'smtp.password_env' is not an environment variable name");
+	expect_error(ONE_DOMAIN("user = \"\";"), 3,
+		     "'smtp.user' must be non-empty");
+	expect_error(ONE_DOMAIN("ca_file = 42;"), 3,
+		     "'smtp.ca_file' must be a string");
+	expect_error(ONE_DOMAIN("imap = { host = \"imap.example.net\"; "
+				"port = 0; };"), 3,
+		     "'smtp.imap.port' must be between 1 and 65535");
+	expect_error(ONE_DOMAIN("imap = \"imap.example.net\";"), 3,
+		     "'smtp.imap' must be a group");
+	expect_error(PROVIDERS "defaults: { smtp = { host = \"a b\"; }; };\n"
+		     "domains = ({ name = \"x.example\"; provider = \"local\"; });\n",
+		     2, "'smtp.host' is not a host name");
+}
+
 static void test_syntax_error(void **state)
 {
 	(void)state;
@@ -536,6 +702,10 @@ int main(void)
 		cmocka_unit_test(test_provider_settings_text),
 		cmocka_unit_test(test_smtp_accepted),
 		cmocka_unit_test(test_smtp_unknown_key),
+		cmocka_unit_test(test_smtp_presets),
+		cmocka_unit_test(test_smtp_overrides),
+		cmocka_unit_test(test_smtp_merge),
+		cmocka_unit_test(test_smtp_bad_values),
 		cmocka_unit_test(test_syntax_error),
 		cmocka_unit_test(test_unknown_top_level),
 		cmocka_unit_test(test_unknown_key_in_group),
