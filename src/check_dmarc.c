@@ -14,6 +14,7 @@
 #include <libpsl.h>
 
 #include "check.h"
+#include "names.h"
 #include "dmarc.h"
 #include "provision/buf.h"
 #include "provision/record.h"
@@ -26,17 +27,6 @@ static const char *policy_name(enum dmarc_policy p)
 	return p >= DMARC_P_NONE && p <= DMARC_P_REJECT ? policy_names[p] : "?";
 }
 
-static const psl_ctx_t *psl(void)
-{
-	static psl_ctx_t *latest;
-	static int tried;
-	if (!tried) {
-		tried = 1;
-		latest = psl_latest(NULL); /* the system's list, if newer */
-	}
-	return latest ? latest : psl_builtin();
-}
-
 /* The Organizational Domain of name (no trailing dot), lower case. */
 static char *org_domain(const char *name)
 {
@@ -44,7 +34,7 @@ static char *org_domain(const char *name)
 	if (!lower)
 		return NULL;
 	lower[strlen(lower) - 1] = '\0';
-	const psl_ctx_t *ctx = psl();
+	const psl_ctx_t *ctx = names_psl();
 	const char *reg = ctx ? psl_registrable_domain(ctx, lower) : NULL;
 	char *out = strdup(reg ? reg : lower);
 	free(lower);

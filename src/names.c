@@ -15,7 +15,7 @@
 #include "provision/buf.h"
 #include "provision/util.h"
 
-static const psl_ctx_t *psl(void)
+const psl_ctx_t *names_psl(void)
 {
 	static psl_ctx_t *latest;
 	static int tried;
@@ -28,7 +28,7 @@ static const psl_ctx_t *psl(void)
 
 int name_has_registrable_suffix(const char *name)
 {
-	const psl_ctx_t *ctx = psl();
+	const psl_ctx_t *ctx = names_psl();
 	if (!ctx)
 		return 0;
 	char *lower = dname_fqdn(name);

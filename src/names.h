@@ -4,6 +4,8 @@
 #ifndef PROVISION_NAMES_H
 #define PROVISION_NAMES_H
 
+#include <libpsl.h>
+
 #include "provision/error.h"
 
 /*
@@ -21,5 +23,9 @@ int name_resolve(const char *name, const char *zone, char **out,
 /* 1 when the text ends in a registrable domain under a known public suffix
  * (no implicit "*" rule): "x.example.com" yes, "email.mg3" no. */
 int name_has_registrable_suffix(const char *name);
+
+/* The Public Suffix List: the system's copy when it can be read, else
+ * libpsl's built-in one. Loaded once; never NULL unless both fail. */
+const psl_ctx_t *names_psl(void);
 
 #endif
