@@ -21,6 +21,9 @@ struct options {
 	int confirm;         /* smtp-test --confirm */
 };
 
+/* Print "provision: <message>" and the --help hint on stderr; returns 64. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* provision check: read live DNS back and judge every record. */
 int cmd_check(const struct options *o, struct config *cfg);
 /* provision smtp-test: test SMTP/IMAP settings, send a test message. */

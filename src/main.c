@@ -55,9 +55,7 @@ static void usage(FILE *out)
 		"      3 refused by a record rule, 64 usage error, 78 configuration error\n");
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

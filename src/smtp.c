@@ -32,18 +32,6 @@ struct ui {
 	int shown; /* seconds of the last progress line, -1 before any */
 };
 
-static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "provision: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\nTry 'provision --help'.\n");
-	va_end(ap);
-	return 64;
-}
-
 static void on_trace(void *arg, const char *proto, char dir, const char *line)
 {
 	const struct ui *ui = arg;
@@ -66,13 +54,13 @@ static int pick_domain(const struct options *o, struct config *cfg,
 		       struct domain_config **out)
 {
 	if (o->domains && o->domains[0] && o->domains[1])
-		return usage("%s", "smtp-test takes one DOMAIN");
+		return usage_error("%s", "smtp-test takes one DOMAIN");
 	if (o->domains && o->domains[0])
 		*out = config_find_domain(cfg, o->domains[0]);
 	else if (cfg->ndomains == 1)
 		*out = &cfg->domains[0];
 	else
-		return usage("smtp-test needs a DOMAIN: %s has several",
+		return usage_error("smtp-test needs a DOMAIN: %s has several",
 			     cfg->file);
 	return *out ? -1 : 64;
 }
@@ -118,7 +106,7 @@ static int check_settings(const struct options *o, const struct config *cfg,
 		return 78;
 	}
 	if (o->confirm && !c->imap.host)
-		return usage("%s", "--confirm needs IMAP settings: smtp.imap or "
+		return usage_error("%s", "--confirm needs IMAP settings: smtp.imap or "
 			     "a preset");
 	*password = c->user ? getenv(c->password_env) : NULL;
 	if (c->user && (!*password || !**password)) {
@@ -250,13 +238,13 @@ int cmd_smtp_test(const struct options *o, struct config *cfg)
 	if (rc >= 0)
 		return rc;
 	if (!o->to)
-		return usage("%s", "smtp-test needs --to ADDRESS");
+		return usage_error("%s", "smtp-test needs --to ADDRESS");
 	if (!smtp_address_valid(o->to))
-		return usage("--to takes one address (local@domain), not '%s'",
+		return usage_error("--to takes one address (local@domain), not '%s'",
 			     o->to);
 	long wait = o->wait ? smtp_duration(o->wait) : DEFAULT_WAIT_S;
 	if (wait < 0)
-		return usage("--wait takes a duration such as 90s, not '%s'",
+		return usage_error("--wait takes a duration such as 90s, not '%s'",
 			     o->wait);
 	rc = check_settings(o, cfg, d, &job.from, &job.password);
 	if (rc >= 0)
