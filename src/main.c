@@ -55,17 +55,6 @@ static void usage(FILE *out)
 		"      3 refused by a record rule, 64 usage error, 78 configuration error\n");
 }
 
-int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "provision: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\nTry 'provision --help'.\n");
-	va_end(ap);
-	return 64;
-}
-
 /* "90s", "30m", "2h", "1h30m": 1 when valid. */
 static int duration_valid(const char *s)
 {
