@@ -337,7 +337,7 @@ int cmd_check(const struct options *o, struct config *cfg)
 {
 	struct run run = { .o = o, .cfg = cfg };
 	struct check_domain *res = calloc(cfg->ndomains + 1, sizeof *res);
-	long wait = o->wait ? check_duration_seconds(o->wait) : 0;
+	long wait = o->wait ? o->wait_s : 0;
 	double deadline = now() + (double)wait;
 	int tty = isatty(STDERR_FILENO), code = 1;
 	size_t nres = 0;

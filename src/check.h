@@ -136,8 +136,6 @@ void check_domain_release(struct check_domain *cd);
 /* Exit status of a domain: 0 pass, 3 fail, 1 error. */
 int check_domain_exit(const struct check_domain *cd);
 
-/* "90s", "30m", "1h30m" in seconds, or -1. */
-long check_duration_seconds(const char *s);
 /* The pause before the next round: 2 s doubling up to 30 s, never past
  * the time left (seconds). round counts from 0. */
 long check_backoff(int round, long left);

@@ -185,23 +185,6 @@ void check_domain_release(struct check_domain *cd)
 	memset(cd, 0, sizeof *cd);
 }
 
-long check_duration_seconds(const char *s)
-{
-	long total = 0;
-	int any = 0;
-	while (s && *s) {
-		char *end;
-		errno = 0;
-		long v = strtol(s, &end, 10);
-		long unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : 0;
-		if (end == s || v < 0 || errno || !unit || v > 100000000L / unit)
-			return -1;
-		total += v * unit;
-		s = end + 1;
-		any = 1;
-	}
-	return any ? total : -1;
-}
 
 long check_backoff(int round, long left)
 {

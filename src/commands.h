@@ -14,6 +14,7 @@ struct options {
 	int color;           /* text output may use ANSI colours */
 	const char *resolver;
 	const char *wait;    /* a checked duration: "90s", "30m", "1h30m" */
+	long wait_s;         /* the same in seconds; 0 without --wait */
 	char **nameservers;  /* --nameserver, NULL-terminated or NULL */
 	const char *command; /* NULL (apply/dry run), "check", "smtp-test" */
 	char **domains;      /* NULL-terminated, or NULL for all */
@@ -23,6 +24,9 @@ struct options {
 
 /* Print "provision: <message>" and the --help hint on stderr; returns 64. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "90s", "30m", "2h", "1h30m" in seconds; -1 when not a duration. */
+long duration_seconds(const char *s);
 
 /* provision check: read live DNS back and judge every record. */
 int cmd_check(const struct options *o, struct config *cfg);

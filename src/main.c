@@ -55,22 +55,6 @@ static void usage(FILE *out)
 		"      3 refused by a record rule, 64 usage error, 78 configuration error\n");
 }
 
-/* "90s", "30m", "2h", "1h30m": 1 when valid. */
-static int duration_valid(const char *s)
-{
-	int any = 0;
-	while (*s) {
-		char *end;
-		errno = 0;
-		long v = strtol(s, &end, 10);
-		if (end == s || v < 0 || errno || !strchr("smh", *end) || !*end)
-			return 0;
-		s = end + 1;
-		any = 1;
-	}
-	return any;
-}
-
 /* Returns -1 to go on, or an exit status. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
@@ -109,7 +93,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return 1;
 			break;
 		case 'w':
-			if (!duration_valid(optarg))
+			if ((o->wait_s = duration_seconds(optarg)) < 0)
 				return usage_error("--wait takes a duration such as 90s, 30m or 2h, not '%s'", optarg);
 			o->wait = optarg;
 			break;
@@ -172,6 +156,7 @@ static void *provider_handle(struct session *s, struct provider_config *pc,
 	*rc = 0;
 	if (!s->handles[i]) {
 		pc->verbose = s->o->verbose;
+		pc->wait_s = s->o->wait_s;
 		if ((*rc = pc->ops->open(pc, &s->handles[i], err)) < 0)
 			s->handles[i] = NULL;
 	}

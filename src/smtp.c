@@ -242,7 +242,7 @@ int cmd_smtp_test(const struct options *o, struct config *cfg)
 	if (!smtp_address_valid(o->to))
 		return usage_error("--to takes one address (local@domain), not '%s'",
 			     o->to);
-	long wait = o->wait ? smtp_duration(o->wait) : DEFAULT_WAIT_S;
+	long wait = o->wait ? o->wait_s : DEFAULT_WAIT_S;
 	if (wait < 0)
 		return usage_error("--wait takes a duration such as 90s, not '%s'",
 			     o->wait);

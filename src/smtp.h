@@ -59,8 +59,6 @@ char *smtp_message(const char *from, const char *to, const char *msgid,
 /* 1 when s is one plain address (local@domain; nothing that could end a
  * header or an SMTP command). */
 int smtp_address_valid(const char *s);
-/* "90s", "30m", "1h30m" in seconds; -1 when not a duration. */
-long smtp_duration(const char *s);
 
 /* Send the message (steps connect, tls, auth, send), log in to IMAP when
  * configured (imap) and, with confirm, search INBOX for the Message-ID

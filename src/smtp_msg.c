@@ -94,23 +94,3 @@ int smtp_address_valid(const char *s)
 	return 1;
 }
 
-long smtp_duration(const char *s)
-{
-	long total = 0;
-	if (!s || !*s)
-		return -1;
-	while (*s) {
-		char *end;
-		errno = 0;
-		long v = strtol(s, &end, 10);
-		if (end == s || *s == '-' || *s == '+' || errno || !*end)
-			return -1;
-		long mult = *end == 's' ? 1 : *end == 'm' ? 60
-			    : *end == 'h' ? 3600 : 0;
-		if (!mult || v > (1L << 30) / mult || total > (1L << 30))
-			return -1;
-		total += v * mult;
-		s = end + 1;
-	}
-	return total;
-}

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "commands.h"
+
 #include "check.h"
 #include "memdns.h"
 
@@ -473,13 +475,13 @@ static void test_combine(void **state)
 static void test_wait_arithmetic(void **state)
 {
 	(void)state;
-	assert_int_equal(check_duration_seconds("90s"), 90);
-	assert_int_equal(check_duration_seconds("30m"), 1800);
-	assert_int_equal(check_duration_seconds("1h30m"), 5400);
-	assert_int_equal(check_duration_seconds("2h"), 7200);
-	assert_int_equal(check_duration_seconds("5"), -1);
-	assert_int_equal(check_duration_seconds("x"), -1);
-	assert_int_equal(check_duration_seconds(""), -1);
+	assert_int_equal(duration_seconds("90s"), 90);
+	assert_int_equal(duration_seconds("30m"), 1800);
+	assert_int_equal(duration_seconds("1h30m"), 5400);
+	assert_int_equal(duration_seconds("2h"), 7200);
+	assert_int_equal(duration_seconds("5"), -1);
+	assert_int_equal(duration_seconds("x"), -1);
+	assert_int_equal(duration_seconds(""), -1);
 	assert_int_equal(check_backoff(0, 100), 2);
 	assert_int_equal(check_backoff(1, 100), 4);
 	assert_int_equal(check_backoff(3, 100), 16);

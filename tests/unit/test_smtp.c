@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "commands.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,15 +87,15 @@ static void test_address(void **state)
 static void test_duration(void **state)
 {
 	(void)state;
-	assert_int_equal(smtp_duration("90s"), 90);
-	assert_int_equal(smtp_duration("2m"), 120);
-	assert_int_equal(smtp_duration("1h30m"), 5400);
-	assert_int_equal(smtp_duration("0s"), 0);
-	assert_int_equal(smtp_duration(""), -1);
-	assert_int_equal(smtp_duration("90"), -1);
-	assert_int_equal(smtp_duration("-5s"), -1);
-	assert_int_equal(smtp_duration("5d"), -1);
-	assert_int_equal(smtp_duration(NULL), -1);
+	assert_int_equal(duration_seconds("90s"), 90);
+	assert_int_equal(duration_seconds("2m"), 120);
+	assert_int_equal(duration_seconds("1h30m"), 5400);
+	assert_int_equal(duration_seconds("0s"), 0);
+	assert_int_equal(duration_seconds(""), -1);
+	assert_int_equal(duration_seconds("90"), -1);
+	assert_int_equal(duration_seconds("-5s"), -1);
+	assert_int_equal(duration_seconds("5d"), -1);
+	assert_int_equal(duration_seconds(NULL), -1);
 }
 
 static void test_redact(void **state)
