@@ -35,6 +35,8 @@ struct provider_config {
 	const char *file; /* configuration file, for messages */
 	int line;
 	int verbose;      /* -v given */
+	long wait_s;      /* --wait in seconds (0: none): a provider that
+			   * reports propagation waits for it that long */
 	const char *base_dir; /* directory relative paths are taken from */
 };
 
