@@ -196,7 +196,7 @@ static int cf_call(struct cf *cf, const char *method, const char *path,
 	int write = body != NULL || strcmp(method, "GET") != 0;
 	buf_printf(&url, "%s%s", cf->base, path);
 	const struct http_request rq = { method, buf_str(&url), body,
-					 (const char *const *)cf->auth, write, NULL, NULL };
+					 (const char *const *)cf->auth, write, NULL, NULL, NULL };
 	*root = NULL;
 	int rc = http_send(cf->http, &rq, &rs, err);
 	if (unknown)

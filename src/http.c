@@ -167,6 +167,24 @@ static int secret_header(const char *line, size_t len)
 	return 0;
 }
 
+/* data with every value of redact replaced (caller frees), or NULL. */
+static char *redacted(const char *data, size_t size, const char *const *redact)
+{
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < size;) {
+		size_t k = 0;
+		for (const char *const *r = redact; r && *r && !k; r++)
+			if (**r && strlen(*r) <= size - i && memcmp(data + i, *r, strlen(*r)) == 0)
+				k = strlen(*r);
+		if (k ? buf_puts(&b, "[redacted]") : buf_putc(&b, data[i])) {
+			buf_release(&b);
+			return NULL;
+		}
+		i += k ? k : 1;
+	}
+	return buf_detach(&b);
+}
+
 static void trace_lines(char mark, const char *data, size_t size)
 {
 	const char *p = data, *end = data + size;
@@ -185,8 +203,14 @@ static void trace_lines(char mark, const char *data, size_t size)
 
 static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 {
+	const struct http_request *rq = arg;
+	char *clean = NULL;
 	(void)h;
-	(void)arg;
+	if (rq && rq->redact && type != CURLINFO_SSL_DATA_IN && type != CURLINFO_SSL_DATA_OUT &&
+	    (clean = redacted(data, size, rq->redact)) != NULL) {
+		data = clean;
+		size = strlen(clean);
+	}
 	switch (type) {
 	case CURLINFO_TEXT:
 		fprintf(stderr, "* %.*s", (int)size, data);
@@ -206,6 +230,7 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
 	default:
 		break;
 	}
+	free(clean);
 	return 0;
 }
 
@@ -256,6 +281,7 @@ static CURLcode attempt(struct http_client *c, const struct http_request *rq,
 	if (c->verbose) {
 		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+		curl_easy_setopt(h, CURLOPT_DEBUGDATA, (void *)rq);
 	}
 	rate_wait(c);
 	c->requests++;
@@ -284,7 +310,10 @@ int http_send(struct http_client *c, const struct http_request *rq,
 	memset(rs, 0, sizeof *rs);
 	for (const char *const *hp = rq->headers; hp && *hp; hp++)
 		hdrs = curl_slist_append(hdrs, *hp);
-	if (rq->body)
+	int has_type = 0;
+	for (const char *const *hp = rq->headers; hp && *hp; hp++)
+		has_type |= strncasecmp(*hp, "Content-Type:", 13) == 0;
+	if (rq->body && !has_type) /* a caller's Content-Type wins (Route 53: XML) */
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	CURLcode rc = CURLE_OK;

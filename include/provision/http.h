@@ -46,6 +46,9 @@ struct http_request {
 			       * have reached the server */
 	const char *aws_sigv4;  /* CURLOPT_AWS_SIGV4 parameter, or NULL */
 	const char *userpwd;    /* "key:secret" for aws_sigv4 (never traced) */
+	const char *const *redact; /* values never shown in a trace, not even
+				    * inside a body (an AWS error may quote
+				    * the signed session token); NULL-terminated */
 };
 
 struct http_response {
