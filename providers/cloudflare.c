@@ -81,16 +81,6 @@ static char *header(const char *name, const char *value)
 	return buf_detach(&b);
 }
 
-/* A path relative to the configuration file's directory. */
-static char *config_path(const struct provider_config *cfg, const char *p)
-{
-	struct buf b = BUF_INIT;
-	if (p[0] != '/' && cfg->base_dir && *cfg->base_dir)
-		buf_printf(&b, "%s/", cfg->base_dir);
-	buf_puts(&b, p);
-	return buf_detach(&b);
-}
-
 static int cf_auth(struct cf *cf, const struct provider_config *cfg,
 		   struct prov_error *err)
 {
@@ -124,23 +114,14 @@ static int cf_open(const struct provider_config *cfg, void **handle,
 		   struct prov_error *err)
 {
 	struct cf *cf = calloc(1, sizeof *cf);
-	const char *ep = provider_setting(cfg, "endpoint");
-	const char *ca = provider_setting(cfg, "ca_file");
 	const char *bs = provider_setting(cfg, "batch_size");
-	char *ca_path = NULL;
 	int rc = PROV_ERR_NOMEM;
 	*handle = NULL;
 	if (!cf)
 		return prov_errorf(err, rc, "out of memory");
 	char *end = NULL;
-	if (ep && strncmp(ep, "https://", 8) != 0) {
-		rc = provider_config_error(cfg, "endpoint", err,
-					   "endpoint must be an https:// URL (TLS is always verified)");
+	if ((rc = provider_endpoint(cfg, CF_ENDPOINT, &cf->base, err)) < 0)
 		goto fail;
-	}
-	cf->base = strdup(ep ? ep : CF_ENDPOINT);
-	if (cf->base && *cf->base && cf->base[strlen(cf->base) - 1] == '/')
-		cf->base[strlen(cf->base) - 1] = '\0';
 	cf->batch_max = bs ? strtoul(bs, &end, 10) : CF_BATCH_MAX;
 	if (bs && (*end || cf->batch_max < 1 || cf->batch_max > 3500)) {
 		rc = provider_config_error(cfg, "batch_size", err,
@@ -149,12 +130,12 @@ static int cf_open(const struct provider_config *cfg, void **handle,
 	}
 	if ((rc = cf_auth(cf, cfg, err)) < 0)
 		goto fail;
-	ca_path = ca ? config_path(cfg, ca) : NULL;
 	/* 1,200 requests per 5 minutes per token: 4/s with a burst of 20. */
-	const struct http_config hc = { "cloudflare", ca_path, 10000, 60000, 5, 4.0, 20, 30,
-					cfg->verbose };
-	cf->http = http_client_new(&hc, err);
-	free(ca_path);
+	const struct http_config hc = {
+		.provider = "cloudflare", .connect_timeout_ms = 10000, .timeout_ms = 60000,
+		.max_retries = 5, .rate = 4.0, .burst = 20, .max_backoff_s = 30,
+	};
+	cf->http = provider_http(cfg, &hc, err);
 	if (!cf->http) {
 		rc = PROV_ERR_RUNTIME;
 		goto fail;

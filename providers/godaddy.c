@@ -269,15 +269,6 @@ static int recs_parse(const cJSON *arr, const char *zone, const char *dtype,
 /* ---- settings --------------------------------------------------------- */
 
 /* A path relative to the configuration file's directory. */
-static char *config_path(const struct provider_config *cfg, const char *p)
-{
-	struct buf b = BUF_INIT;
-	if (p[0] != '/' && cfg->base_dir && *cfg->base_dir)
-		buf_printf(&b, "%s/", cfg->base_dir);
-	buf_puts(&b, p);
-	return buf_detach(&b);
-}
-
 static int gd_auth(struct gd *gd, const struct provider_config *cfg,
 		   struct prov_error *err)
 {
@@ -339,9 +330,6 @@ static int gd_open(const struct provider_config *cfg, void **handle,
 {
 	struct gd *gd = calloc(1, sizeof *gd);
 	const char *env = provider_setting(cfg, "environment");
-	const char *ep = provider_setting(cfg, "endpoint");
-	const char *ca = provider_setting(cfg, "ca_file");
-	char *ca_path = NULL;
 	double rate = 0;
 	int burst = 1, rc;
 	*handle = NULL;
@@ -353,34 +341,20 @@ static int gd_open(const struct provider_config *cfg, void **handle,
 					   "(GoDaddy's test environment), not \"%s\"", env);
 		goto fail;
 	}
-	if (ep && strncmp(ep, "https://", 8) != 0) {
-		rc = provider_config_error(cfg, "endpoint", err,
-					   "endpoint must be an https:// URL (TLS is always verified)");
+	gd->ote = env && strcmp(env, "ote") == 0;
+	if ((rc = provider_endpoint(cfg, gd->ote ? GD_OTE : GD_PRODUCTION, &gd->base, err)) < 0)
 		goto fail;
-	}
 	if ((rc = gd_rate(cfg, &rate, &burst, err)) < 0)
 		goto fail;
-	gd->ote = env && strcmp(env, "ote") == 0;
 	gd->verbose = cfg->verbose;
-	gd->base = strdup(ep ? ep : gd->ote ? GD_OTE : GD_PRODUCTION);
-	rc = PROV_ERR_NOMEM;
-	if (!gd->base) {
-		prov_errorf(err, rc, "out of memory");
-		goto fail;
-	}
-	if (*gd->base && gd->base[strlen(gd->base) - 1] == '/')
-		gd->base[strlen(gd->base) - 1] = '\0';
 	if ((rc = gd_auth(gd, cfg, err)) < 0)
 		goto fail;
-	ca_path = ca ? config_path(cfg, ca) : NULL;
 	/* 3 quick retries, then the wait GoDaddy asks for (gd_call) */
 	const struct http_config hc = {
-		.provider = "godaddy", .ca_file = ca_path, .connect_timeout_ms = 10000,
-		.timeout_ms = 60000, .max_retries = 3, .rate = rate, .burst = burst,
-		.max_backoff_s = 30, .verbose = cfg->verbose,
+		.provider = "godaddy", .connect_timeout_ms = 10000, .timeout_ms = 60000,
+		.max_retries = 3, .rate = rate, .burst = burst, .max_backoff_s = 30,
 	};
-	gd->http = http_client_new(&hc, err);
-	free(ca_path);
+	gd->http = provider_http(cfg, &hc, err);
 	if (!gd->http) {
 		rc = PROV_ERR_RUNTIME;
 		goto fail;

@@ -382,36 +382,23 @@ static char *value_out(const char *type, const char *value)
 
 /* ------------------------------------------------------------ open ----- */
 
-static char *config_path(const struct provider_config *cfg, const char *p)
-{
-	struct buf b = BUF_INIT;
-	if (p[0] != '/' && cfg->base_dir && *cfg->base_dir)
-		buf_printf(&b, "%s/", cfg->base_dir);
-	buf_puts(&b, p);
-	return buf_detach(&b);
-}
-
 static int r53_open(const struct provider_config *cfg, void **handle,
 		    struct prov_error *err)
 {
 	struct r53 *r = calloc(1, sizeof *r);
-	const char *ep = provider_setting(cfg, "endpoint");
-	const char *ca = provider_setting(cfg, "ca_file");
 	const char *region = provider_setting(cfg, "region");
 	const char *wait = provider_setting(cfg, "wait");
 	const char *wt = provider_setting(cfg, "wait_timeout");
 	const char *profile = provider_setting(cfg, "profile");
-	char *ca_path = NULL, *end = NULL;
+	char *end = NULL;
 	int rc = PROV_ERR_NOMEM;
 	*handle = NULL;
 	if (!r)
 		return prov_errorf(err, rc, "out of memory");
 	r->verbose = cfg->verbose;
-	if (ep && strncmp(ep, "https://", 8) != 0) {
-		rc = provider_config_error(cfg, "endpoint", err,
-					   "endpoint must be an https:// URL (TLS is always verified)");
+	if ((rc = provider_endpoint(cfg, R53_ENDPOINT, &r->base, err)) < 0)
 		goto fail;
-	}
+	rc = PROV_ERR_NOMEM;
 	if (region && (!*region || strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") !=
 			strlen(region))) {
 		rc = provider_config_error(cfg, "region", err,
@@ -442,17 +429,14 @@ static int r53_open(const struct provider_config *cfg, void **handle,
 	r->sigv4 = buf_detach(&sv);
 	r->provider = strdup(cfg->name ? cfg->name : "route53");
 	r->profile = profile ? strdup(profile) : NULL;
-	r->base = strdup(ep ? ep : R53_ENDPOINT);
-	if (!r->sigv4 || !r->provider || !r->base || (profile && !r->profile))
+	if (!r->sigv4 || !r->provider || (profile && !r->profile))
 		goto fail;
-	while (*r->base && r->base[strlen(r->base) - 1] == '/')
-		r->base[strlen(r->base) - 1] = '\0';
-	ca_path = ca ? config_path(cfg, ca) : NULL;
 	/* five requests per second per account, the documented floor */
-	const struct http_config hc = { "route53", ca_path, 10000, 60000, 5, 5.0, 5, 20,
-					cfg->verbose };
-	r->http = http_client_new(&hc, err);
-	free(ca_path);
+	const struct http_config hc = {
+		.provider = "route53", .connect_timeout_ms = 10000, .timeout_ms = 60000,
+		.max_retries = 5, .rate = 5.0, .burst = 5, .max_backoff_s = 20,
+	};
+	r->http = provider_http(cfg, &hc, err);
 	if (!r->http) {
 		rc = PROV_ERR_RUNTIME;
 		goto fail;

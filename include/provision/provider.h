@@ -99,6 +99,20 @@ struct provider_ops {
 	void (*close)(void *handle);
 };
 
+struct http_client;
+struct http_config;
+
+/* The API's base URL: the endpoint setting, which must be https:// (TLS is
+ * always verified), else def; no trailing slash. 0 and *base (caller
+ * frees), or PROV_ERR_CONFIG / PROV_ERR_NOMEM with err. */
+int provider_endpoint(const struct provider_config *cfg, const char *def,
+		      char **base, struct prov_error *err);
+/* An HTTP client for the provider: *hc with its ca_file setting (relative
+ * to the configuration file's directory) and -v. NULL with err. */
+struct http_client *provider_http(const struct provider_config *cfg,
+				  const struct http_config *hc,
+				  struct prov_error *err);
+
 /* The registry (providers/registry.c). NULL when no provider has the name. */
 const struct provider_ops *provider_find(const char *type);
 /* NULL-terminated list of all providers. */
