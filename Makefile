@@ -76,7 +76,8 @@ unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 
 e2e: $(BIN) $(HELPER_BIN)
-	@PROVISION=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) sh tests/run-e2e.sh
+	@PROVISION=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) SANITIZED=$(if $(SANITIZE),1,) \
+		sh tests/run-e2e.sh
 
 test: unit e2e
 

@@ -12,9 +12,11 @@ fail=0; pass=0; bad=0
 for t in "$top"/tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
 	echo "# $(basename "$t")"
+	start=$(date +%s)
 	sh "$t" >"$log" 2>&1
 	rc=$?
 	cat "$log"
+	echo "# $(basename "$t"): $(($(date +%s) - start)) s"
 	p=$(grep -c '^ok ' "$log"); f=$(grep -c '^not ok ' "$log")
 	pass=$((pass + p)); fail=$((fail + f))
 	if [ "$rc" -ne 0 ]; then
