@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "memdns.h"
+#include "test_domain.h"
 
 #define KEY_1024 "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDJ8kmQQDUsaAh22b/MIUjYWcYZiFp9VuXXh6mwbk8/sMRTgI1LD5nOWa3VByFGJYFbJecx1o9sRV4EFjf5CMf7WqMfiW98quujiS/Z7Ke0QX5ExcurWjb6hu+OHlR0C5k2txLrkjofnE+KzioxmxZZwpJnRuw26Raj4BOjOR/cOwIDAQAB"
 #define KEY_ED25519 "MCowBQYDK2VwAyEANFffqQieC/QBU3+OiU5cIAI13BND1AkrH8F1D1fIcrw="
@@ -51,29 +52,10 @@ struct fixture {
 	struct check_verdict v;
 };
 
-static void set(char **field, const char *v)
-{
-	free(*field);
-	*field = v ? strdup(v) : NULL;
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
-	struct record_policy *pol = &f->d.policy;
-	set(&f->d.name, "example.com");
-	pol->ttl = 3600;
-	set(&pol->spf.include, "mailgun.org");
-	set(&pol->spf.all, "~all");
-	set(&pol->dkim.selector, "pic");
-	set(&pol->dkim.key, DEFAULT_DKIM_KEY);
-	set(&pol->dmarc.policy, "quarantine");
-	set(&pol->dmarc.rua, "mailto:postmaster@example.com");
-	set(&pol->dmarc.ruf, "mailto:postmaster@example.com");
-	set(&pol->dmarc.fo, "1");
-	pol->dmarc.pct = -1;
-	set(&pol->tracking.name, "email.mg3");
-	set(&pol->tracking.target, "mailgun.org");
+	test_domain_init(&f->d, "example.com");
 	f->rec = memdns_resolver(&f->rdns, rec_rows);
 	f->c = (struct check_ctx){ &f->d, "example.com.", NULL, f->rec };
 	*state = f;
@@ -83,13 +65,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	struct record_policy *pol = &f->d.policy;
-	char **fields[] = { &f->d.name, &pol->spf.include, &pol->spf.all, &pol->dkim.selector,
-			    &pol->dkim.key, &pol->dmarc.policy, &pol->dmarc.rua,
-			    &pol->dmarc.ruf, &pol->dmarc.fo, &pol->tracking.name,
-			    &pol->tracking.target, &pol->spf.test_ip };
-	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-		free(*fields[i]);
+	test_domain_release(&f->d);
 	check_verdict_release(&f->v);
 	resolver_free(f->auth);
 	resolver_free(f->rec);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "memdns.h"
+#include "test_domain.h"
 #include "plan.h"
 
 #define KEY_1024 "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDJ8kmQQDUsaAh22b/MIUjYWcYZiFp9VuXXh6mwbk8/sMRTgI1LD5nOWa3VByFGJYFbJecx1o9sRV4EFjf5CMf7WqMfiW98quujiS/Z7Ke0QX5ExcurWjb6hu+OHlR0C5k2txLrkjofnE+KzioxmxZZwpJnRuw26Raj4BOjOR/cOwIDAQAB"
@@ -64,31 +65,12 @@ struct fixture {
 	struct plan p;
 };
 
-static void set(char **field, const char *v)
-{
-	free(*field);
-	*field = v ? strdup(v) : NULL;
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
-	struct record_policy *pol = &f->d.policy;
 	f->r = memdns_resolver(&f->dns, base_rows);
-	set(&f->d.name, "example.com");
 	set(&f->d.provider, "local");
-	pol->ttl = 3600;
-	set(&pol->spf.include, "mailgun.org");
-	set(&pol->spf.all, "~all");
-	set(&pol->dkim.selector, "pic");
-	set(&pol->dkim.key, DEFAULT_DKIM_KEY);
-	set(&pol->dmarc.policy, "quarantine");
-	set(&pol->dmarc.rua, "mailto:postmaster@example.com");
-	set(&pol->dmarc.ruf, "mailto:postmaster@example.com");
-	set(&pol->dmarc.fo, "1");
-	pol->dmarc.pct = -1;
-	set(&pol->tracking.name, "email.mg3");
-	set(&pol->tracking.target, "mailgun.org");
+	test_domain_init(&f->d, "example.com");
 	*state = f;
 	return 0;
 }
@@ -96,15 +78,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	struct record_policy *pol = &f->d.policy;
-	char **fields[] = { &f->d.name, &f->d.provider, &pol->spf.include, &pol->spf.all,
-			    &pol->dkim.selector, &pol->dkim.key, &pol->dmarc.policy,
-			    &pol->dmarc.rua, &pol->dmarc.ruf, &pol->dmarc.fo,
-			    &pol->dmarc.sp, &pol->tracking.name, &pol->tracking.target };
-	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-		free(*fields[i]);
-	free(pol->spf.test_ip);
-	strv_free(pol->spf.flatten);
+	test_domain_release(&f->d);
 	plan_release(&f->p);
 	rrset_list_release(&f->ex);
 	resolver_free(f->r);
