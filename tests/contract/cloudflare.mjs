@@ -9,6 +9,7 @@
 // "N passed, M failed"; exits 1 on any failure.
 import Cloudflare from 'cloudflare';
 import assert from 'node:assert/strict';
+import { t, controller, done } from './harness.mjs';
 
 const { CF_URL, CF_TOKEN, CF_CTL } = process.env;
 if (!CF_URL || !CF_TOKEN || !CF_CTL) {
@@ -19,24 +20,7 @@ const mk = (o) => new Cloudflare({ baseURL: CF_URL, apiToken: null, apiKey: null
   apiEmail: null, userServiceKey: null, maxRetries: 2, timeout: 20000, ...o });
 const cf = mk({ apiToken: CF_TOKEN });
 
-let passed = 0, failed = 0;
-async function t(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}`);
-    for (const l of String(e && e.stack || e).split('\n').slice(0, 8)) console.log(`#   ${l}`);
-  }
-}
-async function ctl(method, path, body) {
-  const r = await fetch(CF_CTL + path, { method, body: body ? JSON.stringify(body) : undefined,
-    headers: body ? { 'content-type': 'application/json' } : {} });
-  assert.equal(r.status, 200, `control ${method} ${path}`);
-  return r.json();
-}
+const ctl = controller(CF_CTL);
 async function all(params) {
   const out = [];
   for await (const r of cf.dns.records.list(params)) out.push(r);
@@ -265,5 +249,4 @@ await t('a dropped connection (after the effect) is an APIConnectionError; the r
   assert.equal(rs.length, 1);
 });
 
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+done();

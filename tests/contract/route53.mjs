@@ -13,6 +13,7 @@ import {
   ChangeResourceRecordSetsCommand, GetChangeCommand, paginateListHostedZones,
 } from '@aws-sdk/client-route-53';
 import assert from 'node:assert/strict';
+import { t, controller, done } from './harness.mjs';
 
 const { R53_URL, R53_AKID, R53_SECRET, R53_TEMP_AKID, R53_TEMP_SECRET, R53_TOKEN } = process.env;
 if (!R53_URL || !R53_AKID || !R53_SECRET) {
@@ -23,24 +24,7 @@ const mk = (credentials, o = {}) => new Route53Client({
   endpoint: R53_URL, region: 'us-east-1', credentials, maxAttempts: 4, ...o });
 const r53 = mk({ accessKeyId: R53_AKID, secretAccessKey: R53_SECRET });
 
-let passed = 0, failed = 0;
-async function t(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}`);
-    for (const l of String(e && e.stack || e).split('\n').slice(0, 8)) console.log(`#   ${l}`);
-  }
-}
-async function ctl(method, path, body) {
-  const r = await fetch(R53_URL + path, { method, body: body ? JSON.stringify(body) : undefined,
-    headers: body ? { 'content-type': 'application/json' } : {} });
-  assert.equal(r.status, 200, `control ${method} ${path}`);
-  return r.json();
-}
+const ctl = controller(R53_URL);
 async function expectError(p, name, status) {
   let err;
   try { await p; } catch (e) { err = e; }
@@ -222,5 +206,4 @@ if (R53_TEMP_AKID) {
   });
 }
 
-console.log(`# ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+done();

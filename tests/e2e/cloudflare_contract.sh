@@ -9,34 +9,8 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/fakes.sh"
 
-# It checks the fake against the official client and runs no code of
-# provision's: once, in the plain pass, is enough.
-if [ -n "${SANITIZED:-}" ]; then
-	ok "cloudflare contract test skipped in the sanitized pass (it runs no provision code)"
-	finish; exit $?
-fi
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-	ok "cloudflare contract test skipped (node/npm not installed)"
-	finish; exit $?
-fi
-
-C=$TOP/tests/contract
-if [ -d "$C/node_modules/cloudflare" ]; then
-	RUN=$C
-else
-	RUN=$T/contract
-	mkdir -p "$RUN"
-	cp "$C/package.json" "$C/package-lock.json" "$C/cloudflare.mjs" "$RUN/"
-	if ! (cd "$RUN" && npm ci --no-audit --no-fund --prefer-offline) >"$T/npm.log" 2>&1; then
-		sed 's/^/#   npm: /' "$T/npm.log" | tail -15
-		if [ "${CONTRACT_REQUIRED:-0}" = 1 ]; then
-			not_ok "npm ci for the contract test"
-		else
-			ok "cloudflare contract test skipped (npm ci failed; set CONTRACT_REQUIRED=1 to fail instead)"
-		fi
-		finish; exit $?
-	fi
-fi
+. "$TOP/tests/lib/contract.sh"
+contract_prepare cloudflare cloudflare.mjs cloudflare
 
 CF_TOKEN=contract-token
 CF_AUTH_EMAIL=contract@example.net
@@ -55,9 +29,7 @@ NODE_EXTRA_CA_CERTS=$CF_CA CF_CTL=https://127.0.0.1:$CF_PORT \
 	node "$RUN/cloudflare.mjs" >"$T/contract.out" 2>"$T/contract.err"
 rc=$?
 # the node script's own "ok"/"not ok" lines count as this script's checks
-grep -E '^(ok|not ok) ' "$T/contract.out" >"$T/contract.lines"
-_pass=$((_pass + $(grep -c '^ok ' "$T/contract.lines")))
-_fail=$((_fail + $(grep -c '^not ok ' "$T/contract.lines")))
+contract_count "$T/contract.out"
 cat "$T/contract.out"
 sed 's/^/#   node: /' "$T/contract.err" | head -20
 if [ "$rc" -ne 0 ]; then

@@ -8,33 +8,8 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/fakes.sh"
 
-# It checks the fake against the official client and runs no code of
-# provision's: once, in the plain pass, is enough.
-if [ -n "${SANITIZED:-}" ]; then
-	ok "route53 contract test skipped in the sanitized pass (it runs no provision code)"
-	finish; exit $?
-fi
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-	ok "route53 contract test skipped (node/npm not installed)"
-	finish; exit $?
-fi
-C=$TOP/tests/contract
-if [ -d "$C/node_modules/@aws-sdk/client-route-53" ]; then
-	RUN=$C
-else
-	RUN=$T/contract
-	mkdir -p "$RUN"
-	cp "$C/package.json" "$C/package-lock.json" "$C/route53.mjs" "$RUN/"
-	if ! (cd "$RUN" && npm ci --no-audit --no-fund --prefer-offline) >"$T/npm.log" 2>&1; then
-		sed 's/^/#   npm: /' "$T/npm.log" | tail -15
-		if [ "${CONTRACT_REQUIRED:-0}" = 1 ]; then
-			not_ok "npm ci for the contract test"
-		else
-			ok "route53 contract test skipped (npm ci failed; set CONTRACT_REQUIRED=1 to fail instead)"
-		fi
-		finish; exit $?
-	fi
-fi
+. "$TOP/tests/lib/contract.sh"
+contract_prepare route53 route53.mjs @aws-sdk/client-route-53
 AK=AKIAIOSFODNN7EXAMPLE SK="contract/secret+$$"
 TA=ASIACONTRACTTEMP0001 TS="temp-secret-$$" TK="contract-token-$$"
 fake_start route53 route53.py --state "$C/route53-seed.json" \
@@ -44,9 +19,7 @@ NODE_EXTRA_CA_CERTS=$T/ca/ca.pem R53_URL=https://127.0.0.1:$FAKE_PORT R53_AKID=$
 	R53_TEMP_AKID=$TA R53_TEMP_SECRET=$TS R53_TOKEN=$TK \
 	node "$RUN/route53.mjs" >"$T/contract.out" 2>"$T/contract.err"
 rc=$?
-grep -E '^(ok|not ok) ' "$T/contract.out" >"$T/contract.lines"
-_pass=$((_pass + $(grep -c '^ok ' "$T/contract.lines")))
-_fail=$((_fail + $(grep -c '^not ok ' "$T/contract.lines")))
+contract_count "$T/contract.out"
 cat "$T/contract.out"
 grep -v 'NodeVersionSupportWarning\|node >=22\|^$\|a.co/\|trace-warnings\|versions published\|will require\|To continue' \
 	"$T/contract.err" | sed 's/^/#   node: /' | head -20
