@@ -40,6 +40,7 @@ struct cf {
 	struct cf_record *recs;
 	size_t nrecs;
 	int confirmed; /* recs were just updated from a batch's own result */
+	char creds[160]; /* "the API token in VAR", for refusals (never the value) */
 };
 
 static const char *const cf_keys[] = {
@@ -97,9 +98,13 @@ static int cf_auth(struct cf *cf, const struct provider_config *cfg,
 		bearer = buf_detach(&b);
 		cf->auth[0] = header("Authorization", bearer);
 		free(bearer);
+		snprintf(cf->creds, sizeof cf->creds, "the API token in %s",
+			 tv ? tv : "CLOUDFLARE_API_TOKEN");
 	} else if (email && *email && key && *key) {
 		cf->auth[0] = header("X-Auth-Email", email);
 		cf->auth[1] = header("X-Auth-Key", key);
+		snprintf(cf->creds, sizeof cf->creds, "the global API key in %s for the e-mail in %s",
+			 kv ? kv : "CLOUDFLARE_API_KEY", ev ? ev : "CLOUDFLARE_EMAIL");
 	} else {
 		return prov_errorf(err, PROV_ERR_RUNTIME,
 				   "cloudflare: provider '%s': no credentials: set %s to an API "
@@ -192,10 +197,14 @@ static int cf_call(struct cf *cf, const char *method, const char *path,
 					 what, rs.status);
 		} else if (!cJSON_IsTrue(ok) || rs.status >= 300) {
 			cf_error_text(j, detail, sizeof detail);
-			const char *hint = rs.status == 401 || rs.status == 403 ?
-				" (check the API token and its permissions: Zone:Read and DNS:Edit)" : "";
-			rc = prov_errorf(err, PROV_ERR_RUNTIME, "cloudflare: %s: HTTP %ld, %s%s",
-					 what, rs.status, detail, hint);
+			if (rs.status == 401 || rs.status == 403)
+				rc = prov_errorf(err, PROV_ERR_RUNTIME,
+						 "cloudflare: %s: Cloudflare refused %s (HTTP %ld, %s): "
+						 "check that it is current and has Zone:Read and DNS:Edit "
+						 "on this zone", what, cf->creds, rs.status, detail);
+			else
+				rc = prov_errorf(err, PROV_ERR_RUNTIME, "cloudflare: %s: HTTP %ld, %s",
+						 what, rs.status, detail);
 		} else {
 			*root = j;
 			j = NULL;

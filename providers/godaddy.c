@@ -425,16 +425,22 @@ static int gd_fail(struct gd *gd, const char *what, long status, const cJSON *j,
 		gd_error_text(j, labels, &d);
 	else
 		buf_puts(&d, "the answer is not GoDaddy's JSON");
-	if (status == 401) {
-		snprintf(more, sizeof more, " (check %s and %s: a GoDaddy key and its secret; "
-			 "production and OTE keys are separate pairs)", gd->key_var,
-			 gd->secret_var);
-		hint = more;
-	} else if (status == 403 && !gd->ote) {
-		hint = ": GoDaddy does not let this account use its production API (since "
-		       "2024 the DNS API is only for accounts with 10 or more domains or a "
-		       "Domain Pro plan), or the domain is another account's; for a trial, "
-		       "use an OTE key pair with environment = \"ote\"";
+	if (status == 401 || (status == 403 && !gd->ote)) {
+		/* the reason first: a pipeline shows only the start of a long line */
+		if (status == 401)
+			snprintf(more, sizeof more, "authentication failed: GoDaddy refused "
+				 "the key in %s with the secret in %s (production and OTE keys "
+				 "are separate pairs)", gd->key_var, gd->secret_var);
+		else
+			snprintf(more, sizeof more, "the account is not allowed to use "
+				 "GoDaddy's production API: GoDaddy limits API access by account "
+				 "size or plan (10 or more domains, or a Domain Pro plan); the "
+				 "OTE test environment api.ote-godaddy.com (environment = \"ote\") "
+				 "is open to every account. Or the domain is another account's");
+		int rc = prov_errorf(err, PROV_ERR_RUNTIME, "godaddy: %s: %s (HTTP %ld, %s)",
+				     what, more, status, buf_str(&d));
+		buf_release(&d);
+		return rc;
 	} else if (status == 403) {
 		hint = " (the OTE account of this key does not hold the domain)";
 	} else if (status == 404) {

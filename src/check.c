@@ -361,6 +361,8 @@ int cmd_check(const struct options *o, struct config *cfg)
 		fprintf(stderr, "provision: --wait %s ran out before every record passed\n", o->wait);
 	if (code >= 0 && output(o, res, nres) < 0)
 		code = 1;
+	for (size_t i = 0; i < nres; i++)
+		check_render_failure(stderr, &res[i]);
 	for (size_t i = 0; o->verbose && i < nres; i++)
 		fprintf(stderr, "provision: dns: %s %lu questions, %lu sent, %zu server%s\n",
 			res[i].domain, res[i].questions, res[i].sent, res[i].nservers,

@@ -143,5 +143,8 @@ long check_backoff(int round, long left);
 /* check_render.c */
 void check_render_text(FILE *out, const struct check_domain *cd, int color);
 int check_render_json(cJSON *envelope, const struct check_domain *cd);
+/* For a domain that ended "error" or "fail": one line on out (stderr),
+ * "provision: DOMAIN: reason", for pipelines that keep only stdout. */
+void check_render_failure(FILE *out, const struct check_domain *cd);
 
 #endif

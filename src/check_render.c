@@ -234,3 +234,47 @@ int check_render_json(cJSON *envelope, const struct check_domain *cd)
 	cJSON_AddNumberToObject(dns, "sent", (double)cd->sent);
 	return 0;
 }
+
+/* One part of a failure line, "LABEL: TEXT" (or TEXT) made printable, after
+ * "; " when not the first. */
+static void failure_part(FILE *out, int *n, const char *label, const char *text)
+{
+	fputs((*n)++ ? "; " : "", out);
+	if (label)
+		fprintf(out, "%s: ", label);
+	for (const char *c = text ? text : ""; *c; c++)
+		fputc((unsigned char)*c >= 0x20 ? *c : ' ', out);
+}
+
+void check_render_failure(FILE *out, const struct check_domain *cd)
+{
+	if (cd->status == CHECK_D_PASS)
+		return;
+	size_t len = strlen(cd->domain);
+	int n = 0;
+	if (len > 1 && cd->domain[len - 1] == '.')
+		len--;
+	fprintf(out, "provision: %.*s: ", (int)len, cd->domain);
+	if (cd->error)
+		failure_part(out, &n, NULL, cd->error);
+	for (size_t i = 0; i < cd->nservers; i++)
+		if (cd->servers[i].error) {
+			char label[300];
+			snprintf(label, sizeof label, "server %s", cd->servers[i].label);
+			failure_part(out, &n, label, cd->servers[i].error);
+		}
+	for (int r = 0; r < CHECK_NRECORDS && cd->status == CHECK_D_FAIL; r++) {
+		const struct check_item *it = &cd->items[r];
+		if (it->status != CHECK_PASS)
+			failure_part(out, &n, check_record_name(it->record),
+				     it->message ? it->message : check_status_name(it->status));
+	}
+	for (int r = 0; r < CHECK_NRECORDS && cd->status == CHECK_D_ERROR; r++)
+		for (size_t i = 0; i < cd->items[r].nper && i < cd->nservers; i++)
+			if (cd->items[r].per[i].status == CHECK_ERROR && !cd->servers[i].error)
+				failure_part(out, &n, check_record_name(cd->items[r].record),
+					     cd->items[r].per[i].message);
+	if (!n)
+		fputs(dstatus_name(cd->status), out);
+	fputc('\n', out);
+}

@@ -266,6 +266,7 @@ static int process_domain(struct session *s, struct domain_config *d)
 		render_json_plan(s->json, &p);
 	else
 		render_text_plan(stdout, &p, s->color);
+	render_failure_line(stderr, &p);
 	int code = plan_exit_code(&p, s->o->detailed);
 	rrset_list_release(&existing);
 	plan_release(&p);

@@ -95,6 +95,25 @@ void render_text_plan(FILE *out, const struct plan *p, int color)
 	}
 }
 
+void render_failure_line(FILE *out, const struct plan *p)
+{
+	if (p->status != PLAN_ERROR && p->status != PLAN_REFUSED)
+		return;
+	size_t n = strlen(p->domain);
+	if (n > 1 && p->domain[n - 1] == '.')
+		n--;
+	fprintf(out, "provision: %.*s: ", (int)n, p->domain);
+	const char *sep = "";
+	for (size_t i = 0; i < p->ndiags; i++)
+		if (p->diags[i].severity == DIAG_ERROR) {
+			fputs(sep, out);
+			for (const char *c = p->diags[i].message; *c; c++)
+				fputc((unsigned char)*c >= 0x20 ? *c : ' ', out);
+			sep = "; ";
+		}
+	fprintf(out, "%s\n", *sep ? "" : plan_status_name(p->status));
+}
+
 cJSON *render_json_envelope(int dry_run)
 {
 	cJSON *env = cJSON_CreateObject();

@@ -15,6 +15,11 @@
  * lookup tree and the diagnostics. color: ANSI colours. */
 void render_text_plan(FILE *out, const struct plan *p, int color);
 
+/* For a plan that ended "error" or "refused": one line on out (stderr),
+ * "provision: DOMAIN: reason", the reason being the error diagnostics'
+ * messages joined by "; ". Nothing for any other status. */
+void render_failure_line(FILE *out, const struct plan *p);
+
 /* The envelope {"version":1,"dry_run":..,"domains":[]}; NULL on no memory. */
 cJSON *render_json_envelope(int dry_run);
 /* Append one domain's plan to the envelope's "domains". 0 or -1. */

@@ -73,7 +73,7 @@ check "two pages listed" test "$(calls 'GET /zones/:id/dns_records')" = 2
 
 # a wrong token: clear message, the token never printed
 CF_TEST_TOKEN="wrong-$TOKEN" expect_exit 1 "wrong token" P -v --dry-run other.example
-grep_file 'cloudflare: zone other.example: HTTP 403, code 10000' "$T/out" "refusal explained"
+grep_file 'cloudflare: zone other.example: Cloudflare refused the API token in CF_TEST_TOKEN (HTTP 403, code 10000' "$T/out" "refusal explained"
 nogrep_file "$TOKEN" "$T/out" "token not on stdout"
 nogrep_file "$TOKEN" "$T/err" "token not in the -v trace"
 grep_file 'Authorization: \[redacted\]' "$T/err" "trace shows the header redacted"

@@ -166,8 +166,8 @@ grep_file 'email.mg3.clash.example. already holds A data' "$T/out" "clash named"
 check "no write for a refused plan" test "$(writes)" = 0
 
 GD_TEST_SECRET="wrong$SECRET" expect_exit 1 "bad credentials" P -v --dry-run other.example
-grep_file 'godaddy: other.example: listing records: HTTP 401, UNABLE_TO_AUTHENTICATE' "$T/out" "refusal explained with GoDaddy's code"
-grep_file 'check GD_TEST_KEY and GD_TEST_SECRET' "$T/out" "names the variables to check"
+grep_file 'godaddy: other.example: listing records: authentication failed: .*(HTTP 401, UNABLE_TO_AUTHENTICATE' "$T/out" "refusal explained with GoDaddy's code"
+grep_file 'refused the key in GD_TEST_KEY with the secret in GD_TEST_SECRET' "$T/out" "names the variables to check"
 cat "$T/out" "$T/err" >"$T/all"
 nogrep_file "$KEY" "$T/all" "key neither in the output nor in the -v trace"
 nogrep_file "$SECRET" "$T/all" "secret neither in the output nor in the -v trace"
@@ -181,7 +181,7 @@ grep_file 'no credentials: set GD_TEST_KEY and GD_TEST_SECRET' "$T/out" "missing
 
 expect_exit 1 "account without API access" P --dry-run denied.example
 grep_file 'HTTP 403, ACCESS_DENIED: Authenticated user is not allowed access' "$T/out" "GoDaddy's refusal shown"
-grep_file 'does not let this account use its production API' "$T/out" "said plainly"
+grep_file "the account is not allowed to use GoDaddy's production API" "$T/out" "said plainly"
 grep_file 'environment = "ote"' "$T/out" "points to the OTE setting"
 expect_exit 1 "the same refusal on OTE" P --dry-run ote.example
 nogrep_file 'production API' "$T/out" "no production advice on OTE"
@@ -280,7 +280,7 @@ grep_file '^late-verification=42$' "$T/apex" "a value added after the listing su
 grep_file '^v=spf1 include:mailgun.org -all$' "$T/apex" "SPF merged"
 fault '{"slow": {"count": 1, "seconds": 2, "method": "PATCH"}}'
 reset
-P --format json race2.example >"$T/out" 2>&1 &
+P --format json race2.example >"$T/out" 2>"$T/err" &
 pid=$!
 until_patch
 gd PUT /v1/domains/race2.example/records/TXT/@ '[{"data":"v=spf1 a -all","ttl":3600}]' >/dev/null

@@ -55,7 +55,10 @@ class FaultInjector:
       {"drop": {"count": 1, "when": "before"|"after"}}  close the connection
             without an answer, before or after the request took effect
       {"slow": {"count": 1, "seconds": 5}}  delay the answer
-      {"malformed": 1}   a 200 whose body is not JSON (request not applied)
+      {"malformed": 1}   a 200 whose body is not JSON (request not applied);
+                         {"malformed": {"body": "...", "content_type": "..."}}
+                         answers that body instead (a truncated document, an
+                         object where an array belongs)
     Every object form also takes "method" and "path_contains" to restrict
     which requests consume the fault.  A number N is short for {"count": N}.
     Faults of different kinds are independent: one request can consume a
@@ -300,9 +303,10 @@ class FakeHandler(BaseHTTPRequestHandler):
             reply = fake.rate_limit_reply(int(rl.get("retry_after", 1)))
         elif err:
             reply = fake.error_reply(int(err.get("status", 500)))
-        elif faults.take("malformed", method, path):
-            reply = Reply(200, None, raw=b"<html><body>502 Bad Gateway "
-                          b"(not JSON)</body></html>", content_type="text/html")
+        elif (bad := faults.take("malformed", method, path)):
+            reply = Reply(200, None, raw=bad.get(
+                "body", "<html><body>502 Bad Gateway (not JSON)</body></html>"
+            ).encode(), content_type=bad.get("content_type", "text/html"))
         else:
             reply = None
             if srv.rate_limiter is not None:
