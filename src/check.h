@@ -103,6 +103,9 @@ struct check_server {
 /* One record over all servers. */
 struct check_item {
 	enum check_record record;
+	int omitted;                    /* left out by the configuration
+					 * (`tracking = false;`): not checked,
+					 * status pass, not in the JSON */
 	char *name;                     /* owner FQDN, or NULL */
 	enum check_status status;       /* pass | fail | missing */
 	char *message;

@@ -104,7 +104,12 @@ void check_render_text(FILE *out, const struct check_domain *cd, int color)
 		fprintf(out, "%*zu ", width, i + 1);
 	fprintf(out, " value\n");
 	for (int r = 0; r < CHECK_NRECORDS; r++)
-		print_item(out, &cd->items[r], width, color);
+		if (cd->items[r].omitted)
+			fprintf(out, "  %-9s %-8s %s = false in the configuration: not managed\n",
+				check_record_name((enum check_record)r), "-",
+				check_record_name((enum check_record)r));
+		else
+			print_item(out, &cd->items[r], width, color);
 	fprintf(out, "  (per server: + pass, x fail, - missing, ? no answer)\n");
 }
 
@@ -222,7 +227,8 @@ int check_render_json(cJSON *envelope, const struct check_domain *cd)
 	}
 	cJSON *checks = cJSON_AddArrayToObject(d, "checks");
 	for (int r = 0; checks && r < CHECK_NRECORDS; r++)
-		cJSON_AddItemToArray(checks, json_item(&cd->items[r], cd->servers));
+		if (!cd->items[r].omitted)
+			cJSON_AddItemToArray(checks, json_item(&cd->items[r], cd->servers));
 	cJSON *diags = cJSON_AddArrayToObject(d, "diagnostics");
 	if (diags && cd->error)
 		json_diag(diags, "dns-error", cd->error);

@@ -56,6 +56,7 @@ struct key {
 	const char *const *choices;
 	long long min, max;
 	const struct key *sub;
+	unsigned bit; /* a group that `false` leaves out (REC_*), or 0 */
 };
 
 static const char *const all_choices[] = { "~all", "-all", "?all", NULL };
@@ -127,10 +128,10 @@ static const struct key smtp_keys[] = {
 /* The keys of `defaults` and the record keys of a domain entry. */
 static const struct key policy_keys[] = {
 	{ .name = "ttl", .kind = K_U32, F(ttl), .min = 0, .max = INT32_MAX },
-	{ .name = "spf", .kind = K_GROUP, .sub = spf_keys },
-	{ .name = "dkim", .kind = K_GROUP, .sub = dkim_keys },
-	{ .name = "dmarc", .kind = K_GROUP, .sub = dmarc_keys },
-	{ .name = "tracking", .kind = K_GROUP, .sub = tracking_keys },
+	{ .name = "spf", .kind = K_GROUP, .sub = spf_keys, .bit = REC_SPF },
+	{ .name = "dkim", .kind = K_GROUP, .sub = dkim_keys, .bit = REC_DKIM },
+	{ .name = "dmarc", .kind = K_GROUP, .sub = dmarc_keys, .bit = REC_DMARC },
+	{ .name = "tracking", .kind = K_GROUP, .sub = tracking_keys, .bit = REC_TRACKING },
 	{ .name = "smtp", .kind = K_GROUP, .sub = smtp_keys },
 	{ .name = NULL },
 };
@@ -447,8 +448,19 @@ static int apply_key(struct ctx *c, struct record_policy *p,
 	snprintf(path, sizeof path, "%s%s", prefix, k->name);
 	switch (k->kind) {
 	case K_GROUP:
+		if (k->bit && config_setting_type(s) == CONFIG_TYPE_BOOL) {
+			if (config_setting_get_bool(s))
+				p->omit &= ~k->bit;
+			else
+				p->omit |= k->bit;
+			return 0;
+		}
+		if (!config_setting_is_group(s) && k->bit)
+			return fail(c, s, "'%s' must be a group, or false to leave the "
+				    "record out", path);
 		if (!config_setting_is_group(s))
 			return fail(c, s, "'%s' must be a group", path);
+		p->omit &= ~k->bit; /* a group of its own brings the record back */
 		return apply_group(c, p, s, k->sub, path, owner);
 	case K_U32:
 	case K_INT:

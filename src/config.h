@@ -47,8 +47,13 @@ struct smtp_preset {
 /* The preset called name, or NULL (also for "custom"). */
 const struct smtp_preset *smtp_preset_find(const char *name);
 
+/* The records a domain can get; record_policy.omit holds those left out
+ * (`tracking = false;`), which are neither planned, touched nor checked. */
+enum record_bit { REC_SPF = 1, REC_DKIM = 2, REC_DMARC = 4, REC_TRACKING = 8 };
+
 struct record_policy {
 	uint32_t ttl;
+	unsigned omit;      /* REC_* bits */
 	struct {
 		char *include;  /* "mailgun.org" */
 		char *all;      /* "~all", "-all", "?all" */

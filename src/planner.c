@@ -269,25 +269,32 @@ char **plan_managed_names(const struct domain_config *d)
 {
 	char **v = NULL, *name = NULL, *zone = dname_fqdn(d->name);
 	char *rel = NULL;
+	unsigned omit = d->policy.omit;
 	struct prov_error err = PROV_ERROR_INIT;
 	if (!zone)
 		return NULL;
-	strv_push(&v, zone);
-	if ((rel = dkim_owner(d->policy.dkim.selector))) {
+	if (!(omit & REC_SPF))
+		strv_push(&v, zone);
+	if (!(omit & REC_DKIM) && (rel = dkim_owner(d->policy.dkim.selector))) {
 		if (name_resolve(rel, zone, &name, &err) == 0)
 			strv_push(&v, name);
 		free(name);
 		free(rel);
 	}
-	if (name_resolve("_dmarc", zone, &name, &err) == 0)
+	name = NULL;
+	if (!(omit & REC_DMARC) && name_resolve("_dmarc", zone, &name, &err) == 0)
 		strv_push(&v, name);
 	free(name);
+	name = NULL;
 	prov_error_clear(&err);
-	if (name_resolve(d->policy.tracking.name, zone, &name, &err) == 0)
+	if (!(omit & REC_TRACKING) &&
+	    name_resolve(d->policy.tracking.name, zone, &name, &err) == 0)
 		strv_push(&v, name);
 	free(name);
-	if (d->policy.spf.flatten && *d->policy.spf.flatten)
+	if (!(omit & REC_SPF) && d->policy.spf.flatten && *d->policy.spf.flatten)
 		plan_spf_chain_names(zone, &v);
+	if (!v)
+		v = calloc(1, sizeof *v);
 	free(zone);
 	return v;
 }
@@ -300,10 +307,15 @@ int plan_build(const struct domain_config *d, const struct rrset_list *existing,
 	out->provider = d->provider;
 	if (!out->domain)
 		return PROV_ERR_NOMEM;
-	plan_spf(out, d, existing, r, apply_mode);
-	plan_dkim(out, d, existing);
-	plan_dmarc(out, d, existing);
-	plan_tracking(out, d, existing);
+	unsigned omit = d->policy.omit;
+	if (!(omit & REC_SPF))
+		plan_spf(out, d, existing, r, apply_mode);
+	if (!(omit & REC_DKIM))
+		plan_dkim(out, d, existing);
+	if (!(omit & REC_DMARC))
+		plan_dmarc(out, d, existing);
+	if (!(omit & REC_TRACKING))
+		plan_tracking(out, d, existing);
 	out->status = out->nchanges ? PLAN_CHANGES : PLAN_IN_SYNC;
 	for (size_t i = 0; i < out->ndiags; i++)
 		if (out->diags[i].severity == DIAG_ERROR) {

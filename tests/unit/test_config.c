@@ -504,6 +504,36 @@ static void test_unknown_key_in_group(void **state)
 		     2, "unknown key 'dir' in provider 'local'");
 }
 
+/* `tracking = false;` leaves a record out; defaults' choice is inherited,
+ * a domain's `true` or own group brings it back; a number is an error. */
+static void test_omit_records(void **state)
+{
+	(void)state;
+	struct config cfg = { 0 };
+	struct prov_error err = PROV_ERROR_INIT;
+	int rc = load(PROVIDERS
+		"defaults: { tracking = false; dkim = false; };\n"
+		"domains = (\n"
+		"  { name = \"one.example\"; provider = \"local\"; },\n"
+		"  { name = \"two.example\"; provider = \"local\"; tracking = true;\n"
+		"    dkim = { selector = \"s1\"; }; spf = false; dmarc = false; },\n"
+		"  { name = \"three.example\"; provider = \"local\"; dmarc = { policy = \"none\"; }; }\n"
+		");\n", &cfg, &err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(cfg.domains[0].policy.omit, REC_TRACKING | REC_DKIM);
+	assert_int_equal(cfg.domains[1].policy.omit, REC_SPF | REC_DMARC);
+	assert_string_equal(cfg.domains[1].policy.dkim.selector, "s1");
+	assert_string_equal(cfg.domains[1].policy.tracking.name, "email.mg3");
+	assert_int_equal(cfg.domains[2].policy.omit, REC_TRACKING | REC_DKIM);
+	config_release(&cfg);
+	expect_error(PROVIDERS "domains = ({ name = \"x.example\"; provider = \"local\";\n"
+		     " tracking = 0; });\n",
+		     3, "'tracking' must be a group, or false to leave the record out");
+	expect_error(PROVIDERS "defaults: {\n  smtp = false; };\n"
+		     "domains = ({ name = \"x.example\"; provider = \"local\"; });\n",
+		     3, "'smtp' must be a group");
+}
+
 static void test_wrong_type(void **state)
 {
 	(void)state;
@@ -512,7 +542,7 @@ static void test_wrong_type(void **state)
 		     3, "'ttl' must be an integer");
 	expect_error(PROVIDERS "defaults: {\n  dkim = \"pic\"; };\n"
 		     "domains = ({ name = \"x.example\"; provider = \"local\"; });\n",
-		     3, "'dkim' must be a group");
+		     3, "'dkim' must be a group, or false");
 	expect_error(PROVIDERS "domains = ({ name = \"x.example\"; provider = \"local\";\n"
 		     " dmarc = { pct = \"50\"; }; });\n",
 		     3, "'dmarc.pct' must be an integer");
@@ -709,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_syntax_error),
 		cmocka_unit_test(test_unknown_top_level),
 		cmocka_unit_test(test_unknown_key_in_group),
+		cmocka_unit_test(test_omit_records),
 		cmocka_unit_test(test_wrong_type),
 		cmocka_unit_test(test_negative_ttl),
 		cmocka_unit_test(test_bad_policy),

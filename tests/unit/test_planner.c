@@ -396,6 +396,35 @@ static void test_managed_names(void **state)
 	strv_free(n);
 }
 
+/* A record left out (`tracking = false;`) is neither planned nor listed,
+ * even when what stands at its name would otherwise be a conflict. */
+static void test_omitted_records(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "email.mg3.example.com.", RR_CNAME, 300, "track.own-esp.example.");
+	f->d.policy.omit = REC_TRACKING | REC_DKIM;
+	plan(f, 0);
+	assert_null(change_for(&f->p, "tracking"));
+	assert_null(change_for(&f->p, "dkim"));
+	assert_non_null(change_for(&f->p, "spf"));
+	assert_non_null(change_for(&f->p, "dmarc"));
+	assert_int_equal(f->p.status, PLAN_CHANGES);
+	char **n = plan_managed_names(&f->d);
+	assert_int_equal(strv_len(n), 2);
+	assert_string_equal(n[0], "example.com.");
+	assert_string_equal(n[1], "_dmarc.example.com.");
+	strv_free(n);
+	f->d.policy.omit = REC_SPF | REC_DKIM | REC_DMARC | REC_TRACKING;
+	plan(f, 0);
+	assert_int_equal(f->p.nchanges, 0);
+	assert_int_equal(f->p.status, PLAN_IN_SYNC);
+	assert_false(f->p.spf_counted);
+	n = plan_managed_names(&f->d);
+	assert_non_null(n);
+	assert_int_equal(strv_len(n), 0);
+	strv_free(n);
+}
+
 static void test_verdict(void **state)
 {
 	struct fixture *f = *state;
@@ -519,7 +548,7 @@ int main(void)
 		T(test_dns_failure), T(test_tracking_clash), T(test_cname_at_txt_name),
 		T(test_tracking_outside), T(test_dmarc_stricter_kept), T(test_dkim_keys),
 		T(test_dkim_replaced), T(test_spf_warnings), T(test_spf_invalid_existing),
-		T(test_cache_shared), T(test_managed_names), T(test_verdict),
+		T(test_cache_shared), T(test_managed_names), T(test_omitted_records), T(test_verdict),
 		T(test_flatten), T(test_flatten_never_service), T(test_flatten_not_needed),
 	};
 	return cmocka_run_group_tests_name("planner", tests, NULL, NULL);
