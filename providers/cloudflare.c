@@ -546,6 +546,7 @@ static int cf_apply(void *handle, const struct zone *z, const struct change *cha
 const struct provider_ops provider_cloudflare = {
 	.name = "cloudflare",
 	.keys = cf_keys,
+	.ttl_per_record = 1,
 	.open = cf_open,
 	.list = cf_list,
 	.apply = cf_apply,

@@ -673,7 +673,6 @@ struct gd_set {
 	int rank;         /* spf 0, dkim 1, tracking 2, dmarc 3 */
 	/* filled by gd_classify() from the cache: */
 	enum gd_mode mode;
-	uint32_t ttl;
 	struct gd_rec *want; /* the set as it must be */
 	size_t nwant;
 	size_t nadd;      /* GD_ADD: want[nwant - nadd ...] are new */
@@ -773,18 +772,12 @@ static int gd_classify(const struct gd *gd, const struct change *c, struct gd_se
 	s->want = NULL;
 	s->nwant = s->nadd = 0;
 	size_t have = 0;
-	int pure_add = 1, ttl_same = 1;
-	uint32_t ttl = 0;
+	int pure_add = 1, retimed = 0;
 	for (size_t i = 0; i < gd->nrecs; i++)
-		if (strcmp(gd->recs[i].type, s->type) == 0 && strcmp(gd->recs[i].name, s->rel) == 0) {
-			if (have == 0)
-				ttl = gd->recs[i].ttl;
-			have++;
-		}
+		have += strcmp(gd->recs[i].type, s->type) == 0 &&
+			strcmp(gd->recs[i].name, s->rel) == 0;
 	for (size_t k = 0; k < s->nidx; k++) {
 		const struct change *ch = &c[s->idx[k]];
-		if (ch->after)
-			ttl = ch->ttl;
 		if (ch->before)
 			pure_add = 0;
 		if (ch->before && ch->after && strcmp(ch->before, ch->after) != 0 &&
@@ -795,23 +788,25 @@ static int gd_classify(const struct gd *gd, const struct change *c, struct gd_se
 					   "it was read; nothing more was written: run provision again",
 					   gd->zone, s->type, s->rel, ch->what ? ch->what : "managed");
 	}
-	s->ttl = ttl;
 	s->want = calloc(have + s->nidx + 1, sizeof *s->want);
 	if (!s->want)
 		return prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
-	/* the values kept, in GoDaddy's order */
+	/* the values kept, in GoDaddy's order, each with its own TTL (GoDaddy
+	 * keeps one per record): only a managed value gets the change's */
 	for (size_t i = 0; i < gd->nrecs; i++) {
 		const struct gd_rec *r = &gd->recs[i];
 		if (strcmp(r->type, s->type) != 0 || strcmp(r->name, s->rel) != 0)
 			continue;
-		if (r->ttl != ttl)
-			ttl_same = 0;
 		int drop = 0;
+		uint32_t ttl = r->ttl;
 		for (size_t k = 0; k < s->nidx; k++) {
 			const struct change *ch = &c[s->idx[k]];
 			drop |= ch->before && strcmp(r->value, ch->before) == 0 &&
 				!(ch->after && strcmp(ch->after, ch->before) == 0);
+			if (ch->after && strcmp(r->value, ch->after) == 0)
+				ttl = ch->ttl;
 		}
+		retimed |= !drop && ttl != r->ttl;
 		if (!drop && rec_copy(&s->want[s->nwant++], r, ttl) < 0)
 			return prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
 	}
@@ -829,16 +824,16 @@ static int gd_classify(const struct gd *gd, const struct change *c, struct gd_se
 		w->name = strdup(s->rel);
 		w->data = gd_data(s->rtype, ch->after, gd->zone);
 		w->value = strdup(ch->after);
-		w->ttl = ttl;
+		w->ttl = ch->ttl;
 		if (!w->type || !w->name || !w->data || !w->value)
 			return prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
 	}
 	s->nadd = s->nwant - kept;
 	if (s->nwant == 0)
 		s->mode = have ? GD_DELETE : GD_KEEP;
-	else if (kept == have && ttl_same && s->nadd == 0)
+	else if (kept == have && !retimed && s->nadd == 0)
 		s->mode = GD_KEEP;
-	else if (kept == have && ttl_same && pure_add)
+	else if (kept == have && !retimed && pure_add)
 		s->mode = GD_ADD;
 	else
 		s->mode = GD_PUT;
@@ -1120,6 +1115,7 @@ const struct provider_ops provider_godaddy = {
 	.name = "godaddy",
 	.keys = gd_keys,
 	.min_ttl = GD_MIN_TTL,
+	.ttl_per_record = 1,
 	.open = gd_open,
 	.list = gd_list,
 	.apply = gd_apply,

@@ -36,6 +36,7 @@ enum plan_status {
 struct plan {
 	char *domain;         /* FQDN with trailing dot */
 	const char *provider; /* the provider block's name (borrowed) */
+	int ttl_per_record;   /* the provider keeps a TTL per record */
 	enum plan_status status;
 	struct change *changes;
 	size_t nchanges;

@@ -61,27 +61,44 @@ int plan_add_change(struct plan *p, const char *what, const char *name,
 	return 0;
 }
 
-/* The TTL a changed value gets: a set shared with values we do not manage
- * keeps its TTL (all records of a set share one, RFC 2181 §5.2). */
-static uint32_t set_ttl(const struct rrset *set, const char *managed,
-			uint32_t wanted)
+/* The TTL a set shares: that of its first value we do not manage, or 0
+ * when we manage all of it. */
+static uint32_t shared_ttl(const struct rrset *set, const char *managed, int *shared)
 {
-	if (!set)
-		return wanted;
-	for (char **v = set->values; *v; v++)
-		if (!managed || strcmp(*v, managed) != 0)
-			return set->ttl;
-	return wanted;
+	*shared = 0;
+	for (size_t i = 0; set && set->values[i]; i++)
+		if (!managed || strcmp(set->values[i], managed) != 0) {
+			*shared = 1;
+			return rrset_value_ttl(set, set->values[i]);
+		}
+	return 0;
 }
 
-/* Put `want` in place of `have` (NULL: nothing yet) in the set at name. */
+/*
+ * Put `want` in place of `have` (NULL: nothing yet) in the set at name.
+ * Where the store keeps a TTL per record, the managed value gets the
+ * configured ttl and the others keep theirs. Where it keeps one per set, a
+ * set shared with values we do not manage keeps its TTL (all records of a
+ * set share one, RFC 2181 §5.2), and the plan says so when that is not the
+ * configured one.
+ */
 int plan_value(struct plan *p, const char *what, const char *name,
 		      uint16_t type, const struct rrset *set, const char *have,
 		      const char *want, uint32_t ttl)
 {
-	uint32_t t = set_ttl(set, have, ttl);
-	if (have && strcmp(have, want) == 0 && (!set || set->ttl == t))
+	int shared = 0;
+	uint32_t t = ttl, st = p->ttl_per_record ? 0 : shared_ttl(set, have, &shared);
+	if (shared)
+		t = st;
+	/* a shared set's TTL is not ours to change: in sync whatever it is */
+	if (have && strcmp(have, want) == 0 && (shared || rrset_value_ttl(set, have) == t))
 		return 0;
+	if (shared && t != ttl)
+		plan_diag(p, DIAG_INFO, 0, "ttl-shared-set",
+			  "%s: %s %s keeps TTL %u, the TTL of the record set it shares with "
+			  "records not managed here (one TTL per set, RFC 2181 section 5.2), "
+			  "not the configured %u", what, name, rr_type_name(type),
+			  (unsigned)t, (unsigned)ttl);
 	return plan_add_change(p, what, name, type, t, have, want);
 }
 
@@ -305,6 +322,7 @@ int plan_build(const struct domain_config *d, const struct rrset_list *existing,
 	memset(out, 0, sizeof *out);
 	out->domain = dname_fqdn(d->name);
 	out->provider = d->provider;
+	out->ttl_per_record = d->prov && d->prov->ops && d->prov->ops->ttl_per_record;
 	if (!out->domain)
 		return PROV_ERR_NOMEM;
 	unsigned omit = d->policy.omit;

@@ -74,7 +74,21 @@ int rrset_list_add(struct rrset_list *l, const char *name, uint16_t type,
 		s->ttl = ttl;
 		l->n++;
 	}
+	size_t n = strv_len(s->values);
+	uint32_t *t = realloc(s->ttls, (n + 1) * sizeof *t);
+	if (!t)
+		return -1;
+	s->ttls = t;
+	t[n] = ttl;
 	return strv_push(&s->values, value);
+}
+
+uint32_t rrset_value_ttl(const struct rrset *set, const char *value)
+{
+	for (size_t i = 0; set->ttls && value && set->values[i]; i++)
+		if (strcmp(set->values[i], value) == 0)
+			return set->ttls[i];
+	return set->ttl;
 }
 
 const struct rrset *rrset_list_find(const struct rrset_list *l,
@@ -98,6 +112,7 @@ void rrset_list_release(struct rrset_list *l)
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].name);
 		strv_free(l->v[i].values);
+		free(l->v[i].ttls);
 	}
 	free(l->v);
 	l->v = NULL;

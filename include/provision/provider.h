@@ -63,7 +63,8 @@ enum change_action { CHANGE_CREATE, CHANGE_UPDATE, CHANGE_DELETE };
 /*
  * One managed value at one name. The provider removes `before` (when not
  * NULL) from the set (name, type) and adds `after` (when not NULL), leaving
- * every other value of the set as it was. The set's TTL becomes ttl.
+ * every other value of the set as it was. The value's TTL becomes ttl (on a
+ * store with one TTL per set, the set's: the planner then gives the set's).
  */
 struct change {
 	enum change_action action;
@@ -82,6 +83,11 @@ struct provider_ops {
 	uint32_t min_ttl;        /* the smallest TTL the API accepts (0: any);
 				  * a configured ttl below it is a
 				  * configuration error before any I/O */
+	int ttl_per_record;      /* 1: the store keeps a TTL per record
+				  * (Cloudflare, GoDaddy), so a managed value
+				  * gets the configured TTL and the others keep
+				  * theirs; 0: one TTL per record set (zone
+				  * file, Route 53, RFC 2181 §5.2) */
 	/* Read settings and secrets; no network or file I/O yet. */
 	int (*open)(const struct provider_config *cfg, void **handle,
 		    struct prov_error *err);

@@ -31,8 +31,10 @@
 struct rrset {
 	char *name;    /* owner, FQDN, lower case, trailing dot */
 	uint16_t type; /* RR_* */
-	uint32_t ttl;
+	uint32_t ttl;  /* the first value's TTL */
 	char **values; /* NULL-terminated; TXT: logical text; CNAME: FQDN */
+	uint32_t *ttls; /* each value's own TTL, as stores that keep a TTL
+			 * per record (Cloudflare, GoDaddy) report it */
 };
 
 struct rrset_list {
@@ -45,10 +47,13 @@ const char *rr_type_name(uint16_t type);
 /* 0 when the name is unknown. */
 uint16_t rr_type_from_name(const char *name);
 
-/* Append a value to the set (name, type) of the list, creating the set with
- * ttl if it is new. name is normalised; value copied. 0 or -1 (no memory). */
+/* Append a value with its TTL to the set (name, type) of the list, creating
+ * the set (whose ttl is then this one) if it is new. name is normalised;
+ * value copied. 0 or -1 (no memory). */
 int rrset_list_add(struct rrset_list *l, const char *name, uint16_t type,
 		   uint32_t ttl, const char *value);
+/* The TTL of value in set (the set's when the value is not in it). */
+uint32_t rrset_value_ttl(const struct rrset *set, const char *value);
 /* The set at (name, type), or NULL. */
 const struct rrset *rrset_list_find(const struct rrset_list *l,
 				    const char *name, uint16_t type);

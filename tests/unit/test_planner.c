@@ -128,8 +128,8 @@ static void apply_in_memory(struct fixture *f)
 				    ch->before && strcmp(ch->before, *v) == 0)
 					replaced = 1;
 			}
-			if (!replaced)
-				rrset_list_add(&next, s->name, s->type, s->ttl, *v);
+			if (!replaced) /* a per-record store: each keeps its own TTL */
+				rrset_list_add(&next, s->name, s->type, rrset_value_ttl(s, *v), *v);
 		}
 	}
 	for (size_t c = 0; c < f->p.nchanges; c++) {
@@ -425,6 +425,67 @@ static void test_omitted_records(void **state)
 	strv_free(n);
 }
 
+/* One TTL per set (zone file, Route 53): the merged SPF keeps the TTL of
+ * the set it shares with a verification value, and the plan says so. */
+static void test_shared_ttl_said(void **state)
+{
+	struct fixture *f = *state;
+	add(f, "example.com.", RR_TXT, 300, "google-site-verification=abc");
+	add(f, "example.com.", RR_TXT, 300, "v=spf1 ip4:192.0.2.0/24 -all");
+	plan(f, 0);
+	const struct change *c = change_for(&f->p, "spf");
+	assert_non_null(c);
+	assert_int_equal(c->ttl, 300);
+	const struct diag *d = diag_for(&f->p, "ttl-shared-set");
+	assert_non_null(d);
+	assert_int_equal(d->severity, DIAG_INFO);
+	assert_non_null(strstr(d->message, "keeps TTL 300"));
+	assert_non_null(strstr(d->message, "configured 3600"));
+	apply_in_memory(f);
+	plan(f, 0);
+	assert_int_equal(f->p.status, PLAN_IN_SYNC);
+	/* a set we manage alone takes the configured TTL, without a note */
+	f->d.policy.ttl = 300;
+	plan(f, 0);
+	assert_null(diag_for(&f->p, "ttl-shared-set"));
+}
+
+/* A TTL per record (Cloudflare, GoDaddy): the managed record gets the
+ * configured TTL whatever its neighbours have, and keeps it on a re-run. */
+static void test_per_record_ttl(void **state)
+{
+	struct fixture *f = *state;
+	struct provider_config pc = { 0 };
+	pc.ops = provider_find("cloudflare");
+	assert_non_null(pc.ops);
+	f->d.prov = &pc;
+	for (int i = 0; i < 5; i++) {
+		char v[40];
+		snprintf(v, sizeof v, "verification-%d", i);
+		add(f, "example.com.", RR_TXT, 300, v);
+	}
+	add(f, "example.com.", RR_TXT, 3600, "v=spf1 ip4:192.0.2.0/24 -all");
+	plan(f, 0);
+	const struct change *c = change_for(&f->p, "spf");
+	assert_non_null(c);
+	assert_int_equal(c->ttl, 3600);
+	assert_null(diag_for(&f->p, "ttl-shared-set"));
+	apply_in_memory(f);
+	plan(f, 0);
+	assert_int_equal(f->p.status, PLAN_IN_SYNC);
+	const struct rrset *set = rrset_list_find(&f->ex, "example.com.", RR_TXT);
+	assert_int_equal(rrset_value_ttl(set, "verification-3"), 300);
+	assert_int_equal(rrset_value_ttl(set, "v=spf1 ip4:192.0.2.0/24 include:mailgun.org -all"), 3600);
+	/* a managed record at another TTL is retimed, alone */
+	f->d.policy.ttl = 1800;
+	plan(f, 0);
+	c = change_for(&f->p, "spf");
+	assert_non_null(c);
+	assert_int_equal(c->ttl, 1800);
+	assert_string_equal(c->before, c->after);
+	f->d.prov = NULL;
+}
+
 static void test_verdict(void **state)
 {
 	struct fixture *f = *state;
@@ -548,7 +609,7 @@ int main(void)
 		T(test_dns_failure), T(test_tracking_clash), T(test_cname_at_txt_name),
 		T(test_tracking_outside), T(test_dmarc_stricter_kept), T(test_dkim_keys),
 		T(test_dkim_replaced), T(test_spf_warnings), T(test_spf_invalid_existing),
-		T(test_cache_shared), T(test_managed_names), T(test_omitted_records), T(test_verdict),
+		T(test_cache_shared), T(test_managed_names), T(test_omitted_records), T(test_shared_ttl_said), T(test_per_record_ttl), T(test_verdict),
 		T(test_flatten), T(test_flatten_never_service), T(test_flatten_not_needed),
 	};
 	return cmocka_run_group_tests_name("planner", tests, NULL, NULL);
