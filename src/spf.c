@@ -503,7 +503,7 @@ static char *term_target(struct ev *ev, const char *domain,
 			 const struct spf_term_p *t, enum mres *m)
 {
 	*m = M_NO;
-	if (ev->count && spf_has_macro(t->spec)) {
+	if (ev->count && spf_has_macro(t->spec) && !spf_macro_only_domain(t->spec)) {
 		note(ev, "macro: cost below is not known");
 		unknown(ev, 0);
 		return NULL;

@@ -63,6 +63,10 @@ struct spf_macro_env {
 int spf_macro_check(const char *s, size_t len, int exp, size_t *bad);
 /* 1 when s holds a macro (a '%'). */
 int spf_has_macro(const char *s);
+/* 1 when every macro of the checked macro-string s names only the domain
+ * (%{d} with any transformer, and %% %_ %-): what the cost walk can expand
+ * without a client. */
+int spf_macro_only_domain(const char *s);
 /* Expand a checked macro-string into out (appended). 0 or -1 (memory). */
 int spf_macro_expand(const char *s, const struct spf_macro_env *env,
 		     struct buf *out);

@@ -80,6 +80,16 @@ int spf_has_macro(const char *s)
 	return s && strchr(s, '%') != NULL;
 }
 
+int spf_macro_only_domain(const char *s)
+{
+	for (const char *p = s ? strchr(s, '%') : NULL; p; p = strchr(p, '%')) {
+		if (p[1] == '{' && tolower((unsigned char)p[2]) != 'd')
+			return 0;
+		p += p[1] ? 2 : 1; /* "%%", "%_", "%-" and "%{d...}" */
+	}
+	return 1;
+}
+
 static int put_ip(struct buf *b, const struct spf_macro_env *env, int dotted6)
 {
 	char tmp[INET6_ADDRSTRLEN];
@@ -98,17 +108,27 @@ static int put_ip(struct buf *b, const struct spf_macro_env *env, int dotted6)
 	return 0;
 }
 
+/* A name as RFC 7208 writes it: without the root's trailing dot, which the
+ * planner's names carry ("%{d}.x" must not become "example.com..x"). */
+static int put_name(struct buf *b, const char *v)
+{
+	size_t len = strlen(v);
+	if (len && v[len - 1] == '.')
+		len--;
+	return buf_printf(b, "%.*s", (int)len, v);
+}
+
 /* The raw value of a macro letter (§7.2). */
 static int letter_value(struct buf *b, char letter,
 			const struct spf_macro_env *env)
 {
 	const char *v = NULL;
 	switch (tolower((unsigned char)letter)) {
-	case 's': v = env->sender; break;
+	case 's': return put_name(b, env->sender ? env->sender : "");
 	case 'l': v = env->local; break;
-	case 'o': v = env->sdomain; break;
-	case 'd': v = env->domain; break;
-	case 'h': v = env->helo; break;
+	case 'o': return put_name(b, env->sdomain ? env->sdomain : "");
+	case 'd': return put_name(b, env->domain ? env->domain : "");
+	case 'h': return put_name(b, env->helo ? env->helo : "");
 	case 'r': v = env->receiver ? env->receiver : "unknown"; break;
 	case 'v': v = env->family == 4 ? "in-addr" : "ip6"; break;
 	case 'i': return put_ip(b, env, 1);
@@ -117,9 +137,7 @@ static int letter_value(struct buf *b, char letter,
 	case 'p':
 		v = env->ptr_name ? env->ptr_name(env->ptr_ctx, env->domain)
 				  : NULL;
-		if (!v)
-			v = "unknown";
-		break;
+		return put_name(b, v ? v : "unknown");
 	}
 	return buf_puts(b, v ? v : "");
 }

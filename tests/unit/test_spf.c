@@ -61,6 +61,19 @@ static const struct zrec zone[] = {
 	{ "redir.example.com", RR_TXT, "v=spf1 redirect=fail.example.com" },
 	{ "v6.example.com", RR_TXT, "v=spf1 ip6:2001:db8::/32 -all" },
 	{ "inc-none.example.com", RR_TXT, "v=spf1 include:nospf.example ~all" },
+	/* macros on names with the root's dot, as the planner passes them */
+	{ "percent.example", RR_TXT, "v=spf1 exists:%{d}.ok.example.com -all" },
+	{ "percent.example.ok.example.com", RR_A, "127.0.0.2" },
+	{ "rev.example", RR_TXT, "v=spf1 exists:%{dr}.ok.example.com -all" },
+	{ "example.rev.ok.example.com", RR_A, "127.0.0.2" },
+	{ "a.b.keep.example", RR_TXT, "v=spf1 exists:%{d2}.ok.example.com -all" },
+	{ "keep.example.ok.example.com", RR_A, "127.0.0.2" },
+	{ "helo.example", RR_TXT, "v=spf1 exists:%{h}.ok.example.com -all" },
+	{ "mail.example.org.ok.example.com", RR_A, "127.0.0.2" },
+	{ "o.example", RR_TXT, "v=spf1 exists:%{o}.ok.example.com -all" },
+	{ "sender.example.ok.example.com", RR_A, "127.0.0.2" },
+	{ "s.example", RR_TXT, "v=spf1 exists:%{s}.ok.example.com -all" },
+	{ "a@s.example.ok.example.com", RR_A, "127.0.0.2" },
 	{ NULL, 0, NULL },
 };
 
@@ -405,7 +418,7 @@ static void test_cost_macros(void **state)
 	struct spf_cost c;
 	struct resolver_stats st;
 	cost_of(*state, "example.net",
-		"v=spf1 include:%{d}.example.com exists:%{i}._spf.example.com -all", &c);
+		"v=spf1 include:%{l}.example.com exists:%{i}._spf.example.com -all", &c);
 	assert_int_equal(c.lookups, 2);
 	assert_int_equal(c.known, 0);
 	assert_int_equal(c.dns_failed, 0);
@@ -511,6 +524,59 @@ static void test_check_host(void **state)
 	assert_int_equal(check(r, "192.0.2.1", "a@v6.example.com", NULL), SPF_FAIL);
 	assert_int_equal(check(r, "not-an-ip", "a@v6.example.com", NULL),
 			 SPF_PERMERROR);
+}
+
+/* check_host() for domain, helo and sender all given with the root's dot,
+ * as the planner and check pass them: the macros expand as RFC 7208 writes
+ * names, without it. */
+static enum spf_result check_dotted(struct resolver *r, const char *domain,
+				    const char *sender)
+{
+	struct spf_request req = {
+		.ip = "192.0.2.1", .sender = sender, .helo = "mail.example.org.",
+		.domain = domain, .default_exp = "not allowed",
+	};
+	return spf_check_host(r, &req, NULL);
+}
+
+static void test_check_host_macro_root_dot(void **state)
+{
+	struct resolver *r = *state;
+	assert_int_equal(check_dotted(r, "percent.example.", "a@percent.example"),
+			 SPF_PASS);
+	assert_int_equal(check_dotted(r, "rev.example.", "a@rev.example"), SPF_PASS);
+	assert_int_equal(check_dotted(r, "a.b.keep.example.", "a@a.b.keep.example"),
+			 SPF_PASS);
+	assert_int_equal(check_dotted(r, "helo.example.", "a@helo.example"), SPF_PASS);
+	assert_int_equal(check_dotted(r, "o.example.", "a@sender.example."), SPF_PASS);
+	assert_int_equal(check_dotted(r, "s.example.", "a@s.example."), SPF_PASS);
+	/* not the name the record asks for: the -all */
+	assert_int_equal(check_dotted(r, "o.example.", "a@other.example."), SPF_FAIL);
+	assert_int_equal(check_dotted(r, "s.example.", "b@s.example"), SPF_FAIL);
+}
+
+static void test_cost_domain_macros(void **state)
+{
+	struct spf_cost c;
+	struct resolver_stats st;
+	/* %{d1} of "x.mailgun." is "mailgun": the include is mailgun.org */
+	cost_of(*state, "x.mailgun.", "v=spf1 include:%{d1}.org -all", &c);
+	assert_int_equal(c.known, 1);
+	assert_int_equal(c.lookups, 5);
+	assert_int_equal(c.nterms, 1);
+	assert_string_equal(c.terms[0].term, "include:%{d1}.org");
+	assert_int_equal(c.terms[0].lookups, 5);
+	assert_null(c.problem);
+	spf_cost_release(&c);
+	/* a client's letter is still not known without a client */
+	cost_of(*state, "x.mailgun.", "v=spf1 include:%{d1}.org exists:%{i}.x.test -all", &c);
+	assert_int_equal(c.known, 0);
+	assert_int_equal(c.lookups, 6);
+	assert_int_equal(c.terms[0].known, 1);
+	assert_int_equal(c.terms[1].known, 0);
+	spf_cost_release(&c);
+	resolver_get_stats(*state, &st);
+	assert_true(st.sent > 0);
 }
 
 static void test_check_host_loop(void **state)
@@ -712,6 +778,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cost_permerror, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_host_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_host_macro_root_dot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cost_domain_macros, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sample_ip, pend_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sample_ip_errors, pend_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_pending, pend_setup, teardown),
