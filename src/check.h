@@ -30,6 +30,7 @@ enum check_note_sev { NOTE_WARNING, NOTE_INFO };
 struct check_note {
 	enum check_note_sev sev;
 	char *message;
+	const char *code; /* a diagnostic code ("dmarc-rua-unauthorised"), or NULL */
 };
 
 /* One record as one server publishes it, judged. */
@@ -81,6 +82,10 @@ const struct dns_answer *check_txt_at(const struct check_ctx *c, const char *nam
 /* Add a note (printf-style); 0 or -1. */
 int check_note_add(struct check_verdict *v, enum check_note_sev sev,
 		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same with a diagnostic code (a static string) shown in JSON. */
+int check_note_code(struct check_verdict *v, enum check_note_sev sev,
+		    const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Record what was found: the first call sets status and message (a pass
  * message too), later ones become warnings so that none is lost. 0 or

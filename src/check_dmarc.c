@@ -3,19 +3,15 @@
  * DMARC: one v=DMARC1 record at _dmarc (RFC 7489 §6.6.3), parsed strictly,
  * a policy weaker than configured fails (stricter passes with a note); a
  * report host in another organisation (PSL, §3.2) must publish v=DMARC1 at
- * <domain>._report._dmarc.<host> (§7.1), else a warning. Tracking: a CNAME
+ * <domain>._report._dmarc.<host> (§7.1, dmarc_auth.c), else a warning. Tracking: a CNAME
  * to the configured target, alone at its name (RFC 1034 §3.6.2).
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-#include <libpsl.h>
 
 #include "check.h"
-#include "names.h"
 #include "dmarc.h"
+#include "dmarc_auth.h"
 #include "provision/buf.h"
 #include "provision/record.h"
 #include "provision/util.h"
@@ -27,86 +23,22 @@ static const char *policy_name(enum dmarc_policy p)
 	return p >= DMARC_P_NONE && p <= DMARC_P_REJECT ? policy_names[p] : "?";
 }
 
-/* The Organizational Domain of name (no trailing dot), lower case. */
-static char *org_domain(const char *name)
+/* A destination outside the organisation, as the check says it. */
+static int dest_note(void *ctx, const struct dmarc_dest *d)
 {
-	char *lower = dname_fqdn(name);
-	if (!lower)
-		return NULL;
-	lower[strlen(lower) - 1] = '\0';
-	const psl_ctx_t *ctx = names_psl();
-	const char *reg = ctx ? psl_registrable_domain(ctx, lower) : NULL;
-	char *out = strdup(reg ? reg : lower);
-	free(lower);
-	return out;
-}
-
-/* The host of a mailto: URI ("mailto:a@b.example!10m" -> "b.example"). */
-static char *uri_host(const char *uri, size_t n)
-{
-	if (n < 7 || strncasecmp(uri, "mailto:", 7) != 0)
-		return NULL;
-	const char *end = memchr(uri, '!', n);
-	if (!end)
-		end = uri + n;
-	const char *at = NULL;
-	for (const char *p = uri + 7; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (!at || at + 1 >= end)
-		return NULL;
-	char *host = strndup(at + 1, (size_t)(end - at - 1));
-	for (char *p = host; p && *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return host;
-}
-
-/* §7.1: a report destination in another organisation must agree. */
-static void dmarc_external(const struct check_ctx *c, struct check_verdict *v,
-			   const char *tag, const char *host)
-{
-	struct buf q = BUF_INIT;
-	char *mine = org_domain(c->zone), *theirs = org_domain(host);
-	if (!mine || !theirs || strcmp(mine, theirs) == 0)
-		goto out;
-	buf_printf(&q, "%.*s._report._dmarc.%s", (int)strlen(c->zone) - 1, c->zone, host);
-	const struct dns_answer *a = resolver_query(c->rec, buf_str(&q), RR_TXT);
-	int agreed = 0;
-	for (size_t i = 0; a->status == DNS_OK && i < a->n; i++)
-		agreed |= dmarc_is_record(a->rr[i].text);
-	if (a->status == DNS_TEMPFAIL)
-		check_note_add(v, NOTE_WARNING, "%s: could not verify that %s accepts reports "
-			       "for %s: %s", tag, host, mine, a->why);
-	else if (!agreed)
-		check_note_add(v, NOTE_WARNING, "%s: %s is in another organisation and has not "
-			       "authorised reports for %s (no \"v=DMARC1\" TXT at %s, RFC 7489 "
-			       "§7.1), so no reports will arrive: ask its owner to publish it",
-			       tag, host, mine, buf_str(&q));
-	else
-		check_note_add(v, NOTE_INFO, "%s: %s accepts reports for %s (%s)", tag, host,
-			       mine, buf_str(&q));
-out:
-	buf_release(&q);
-	free(mine);
-	free(theirs);
+	struct check_verdict *v = ctx;
+	char *msg = dmarc_dest_message(d);
+	int rc = msg ? check_note_code(v, d->state == DMARC_DEST_AGREED ? NOTE_INFO
+				       : NOTE_WARNING, dmarc_dest_code(d), "%s", msg)
+		     : -1;
+	free(msg);
+	return rc < 0 ? PROV_ERR_NOMEM : 0;
 }
 
 static void dmarc_uris(const struct check_ctx *c, struct check_verdict *v,
 		       const char *tag, const char *list)
 {
-	for (const char *p = list; p && *p;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		while (n && (*p == ' ' || *p == '\t'))
-			p++, n--;
-		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		char *host = uri_host(p, n);
-		if (host)
-			dmarc_external(c, v, tag, host);
-		free(host);
-		p = comma ? comma + 1 : NULL;
-	}
+	dmarc_dests_walk(c->rec, c->zone, tag, list, dest_note, v);
 }
 
 /* Policy and report addresses of the one parsed record. */

@@ -54,22 +54,39 @@ char *check_record_owner(const struct domain_config *d, enum check_record r,
 	return out;
 }
 
-int check_note_add(struct check_verdict *v, enum check_note_sev sev,
-		   const char *fmt, ...)
+static int note_vadd(struct check_verdict *v, enum check_note_sev sev,
+		     const char *code, const char *fmt, va_list ap)
 {
 	struct buf b = BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
 	int rc = buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	struct check_note *n = rc == 0 ? realloc(v->notes, (v->nnotes + 1) * sizeof *n) : NULL;
 	if (!n) {
 		buf_release(&b);
 		return -1;
 	}
 	v->notes = n;
-	n[v->nnotes++] = (struct check_note){ sev, buf_detach(&b) };
+	n[v->nnotes++] = (struct check_note){ sev, buf_detach(&b), code };
 	return 0;
+}
+
+int check_note_add(struct check_verdict *v, enum check_note_sev sev,
+		   const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = note_vadd(v, sev, NULL, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int check_note_code(struct check_verdict *v, enum check_note_sev sev,
+		    const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = note_vadd(v, sev, code, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int check_problem(struct check_verdict *v, enum check_status st,

@@ -122,6 +122,8 @@ static void json_notes(cJSON *o, const struct check_note *n, size_t nn)
 		cJSON *x = cJSON_CreateObject();
 		cJSON_AddItemToArray(arr, x);
 		cJSON_AddStringToObject(x, "severity", n[i].sev == NOTE_WARNING ? "warning" : "info");
+		if (n[i].code)
+			cJSON_AddStringToObject(x, "code", n[i].code);
 		cJSON_AddStringToObject(x, "message", n[i].message);
 	}
 }

@@ -32,7 +32,7 @@ static int notes_union(struct check_item *it)
 			if (!v)
 				return PROV_ERR_NOMEM;
 			it->notes = v;
-			v[it->nnotes] = (struct check_note){ n->sev, strdup(n->message) };
+			v[it->nnotes] = (struct check_note){ n->sev, strdup(n->message), n->code };
 			if (!v[it->nnotes++].message)
 				return PROV_ERR_NOMEM;
 		}
@@ -45,7 +45,7 @@ static int note_push(struct check_item *it, enum check_note_sev sev, const char 
 	if (!v)
 		return PROV_ERR_NOMEM;
 	it->notes = v;
-	v[it->nnotes] = (struct check_note){ sev, strdup(msg) };
+	v[it->nnotes] = (struct check_note){ sev, strdup(msg), NULL };
 	return v[it->nnotes++].message ? 0 : PROV_ERR_NOMEM;
 }
 

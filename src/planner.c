@@ -17,6 +17,7 @@
 
 #include "dkim.h"
 #include "dmarc.h"
+#include "dmarc_auth.h"
 #include "names.h"
 #include "plan.h"
 #include "planner_internal.h"
@@ -197,12 +198,35 @@ out:
 	free(name);
 }
 
+/* A report destination of the published record that receivers will not
+ * use (RFC 7489 §7.1): a warning with the record its owner must publish. */
+static int plan_dest_diag(void *ctx, const struct dmarc_dest *d)
+{
+	struct plan *p = ctx;
+	if (d->state == DMARC_DEST_AGREED)
+		return 0;
+	char *msg = dmarc_dest_message(d);
+	plan_diag(p, DIAG_WARNING, 0, dmarc_dest_code(d), "dmarc: %s",
+		  msg ? msg : "out of memory");
+	free(msg);
+	return 0;
+}
+
+static void plan_dmarc_dests(struct plan *p, struct resolver *r,
+			     const struct dmarc_record *rec)
+{
+	if (!r)
+		return;
+	dmarc_dests_walk(r, p->domain, "rua", rec->rua, plan_dest_diag, p);
+	dmarc_dests_walk(r, p->domain, "ruf", rec->ruf, plan_dest_diag, p);
+}
+
 static void plan_dmarc(struct plan *p, const struct domain_config *d,
-		       const struct rrset_list *ex)
+		       const struct rrset_list *ex, struct resolver *r)
 {
 	const struct record_policy *pol = &d->policy;
 	struct prov_error err = PROV_ERROR_INIT;
-	struct dmarc_record cur = { 0 };
+	struct dmarc_record cur = { 0 }, wanted = { 0 };
 	char *name = NULL;
 	const struct dmarc_params params = {
 		pol->dmarc.policy, pol->dmarc.sp, pol->dmarc.rua, pol->dmarc.ruf,
@@ -211,13 +235,11 @@ static void plan_dmarc(struct plan *p, const struct domain_config *d,
 	char *want = dmarc_record_build(&params);
 	if (name_resolve("_dmarc", p->domain, &name, &err) < 0 || !want)
 		goto out;
-	struct dmarc_record check = { 0 };
-	if (dmarc_record_parse(want, &check, &err) < 0) {
+	if (dmarc_record_parse(want, &wanted, &err) < 0) {
 		plan_diag(p, DIAG_ERROR, 3, "dmarc-invalid",
 			  "dmarc: the configured record \"%s\" is not valid: %s", want, err.msg);
 		goto out;
 	}
-	dmarc_record_release(&check);
 	if (plan_cname_blocks(p, ex, name, "dmarc"))
 		goto out;
 	const struct rrset *set = rrset_list_find(ex, name, RR_TXT);
@@ -239,12 +261,15 @@ static void plan_dmarc(struct plan *p, const struct domain_config *d,
 			plan_diag(p, DIAG_WARNING, 0, "dmarc-stricter",
 				  "dmarc: %s already has a stricter policy than p=%s; it is kept",
 				  name, pol->dmarc.policy);
+			plan_dmarc_dests(p, r, &cur); /* the kept record's destinations */
 			goto out;
 		}
 	}
 	if (plan_value(p, "dmarc", name, RR_TXT, set, have, want, pol->ttl) < 0)
 		plan_diag(p, DIAG_ERROR, 1, "internal", "out of memory");
+	plan_dmarc_dests(p, r, &wanted);
 out:
+	dmarc_record_release(&wanted);
 	dmarc_record_release(&cur);
 	free(want);
 	free(name);
@@ -331,7 +356,7 @@ int plan_build(const struct domain_config *d, const struct rrset_list *existing,
 	if (!(omit & REC_DKIM))
 		plan_dkim(out, d, existing);
 	if (!(omit & REC_DMARC))
-		plan_dmarc(out, d, existing);
+		plan_dmarc(out, d, existing, r);
 	if (!(omit & REC_TRACKING))
 		plan_tracking(out, d, existing);
 	out->status = out->nchanges ? PLAN_CHANGES : PLAN_IN_SYNC;

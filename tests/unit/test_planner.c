@@ -42,6 +42,10 @@ static const struct memdns_row base_rows[] = {
 	{ "broken.example", 0, "TIMEOUT" },
 	BIG_ROWS,
 	{ "big.example", RR_TXT, "v=spf1 include:b1.big.example include:b2.big.example a:h.big.example -all" },
+	/* report destinations of other organisations (RFC 7489 §7.1) */
+	{ "example.com._report._dmarc.agreed.test", RR_TXT, "v=DMARC1" },
+	{ "example.com._report._dmarc.wrong.test", RR_TXT, "v=spf1 -all" },
+	{ "example.com._report._dmarc.slow.test", 0, "TIMEOUT" },
 	{ NULL, 0, NULL },
 };
 
@@ -380,8 +384,65 @@ static void test_cache_shared(void **state)
 	unsigned long first = f->dns.served;
 	assert_true(first >= 5);
 	set(&f->d.name, "example.net");
+	set(&f->d.policy.dmarc.rua, "mailto:postmaster@example.net");
+	set(&f->d.policy.dmarc.ruf, "mailto:postmaster@example.net");
 	plan(f, 0);
 	assert_int_equal(f->dns.served, first); /* the mailgun tree asked once */
+}
+
+/* The warnings about report destinations of the record to publish. */
+static size_t dest_diags(const struct plan *p, const char **code, const char **msg)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->ndiags; i++)
+		if (strncmp(p->diags[i].code, "dmarc-ru", 8) == 0) {
+			assert_int_equal(p->diags[i].severity, DIAG_WARNING);
+			*code = p->diags[i].code;
+			*msg = p->diags[i].message;
+			n++;
+		}
+	return n;
+}
+
+static void test_dmarc_report_dest(void **state)
+{
+	struct fixture *f = *state;
+	const char *code = NULL, *msg = NULL;
+	plan(f, 0); /* postmaster@example.com: the same organisation, not asked */
+	unsigned long base = f->dns.served;
+	assert_int_equal(dest_diags(&f->p, &code, &msg), 0);
+	set(&f->d.policy.dmarc.rua, "mailto:dmarc@reports.example.com");
+	set(&f->d.policy.dmarc.ruf, NULL);
+	plan(f, 0);
+	assert_int_equal(dest_diags(&f->p, &code, &msg), 0);
+	assert_int_equal(f->dns.served, base);
+
+	/* not authorised: rua twice and ruf at one host, asked once */
+	set(&f->d.policy.dmarc.rua, "mailto:a@reports.other.test,mailto:b@Reports.Other.Test");
+	set(&f->d.policy.dmarc.ruf, "mailto:f@reports.other.test");
+	plan(f, 0);
+	assert_int_equal(f->dns.served, base + 1);
+	assert_int_equal(dest_diags(&f->p, &code, &msg), 2);
+	assert_non_null(diag_for(&f->p, "dmarc-rua-unauthorised"));
+	assert_string_equal(code, "dmarc-ruf-unauthorised");
+	assert_non_null(strstr(msg, "its owner must publish example.com._report._dmarc."
+				    "reports.other.test. IN TXT \"v=DMARC1\""));
+	assert_int_equal(f->p.status, PLAN_CHANGES);
+
+	/* authorised; a TXT that is not v=DMARC1 is no authorisation */
+	set(&f->d.policy.dmarc.rua, "mailto:a@agreed.test");
+	set(&f->d.policy.dmarc.ruf, "mailto:a@wrong.test");
+	plan(f, 0);
+	assert_int_equal(dest_diags(&f->p, &code, &msg), 1);
+	assert_string_equal(code, "dmarc-ruf-unauthorised");
+
+	/* DNS failed: not known, said so */
+	set(&f->d.policy.dmarc.rua, "mailto:a@slow.test!10m");
+	set(&f->d.policy.dmarc.ruf, NULL);
+	plan(f, 0);
+	assert_int_equal(dest_diags(&f->p, &code, &msg), 1);
+	assert_string_equal(code, "dmarc-rua-unverified");
+	assert_non_null(strstr(msg, "timeout (memdns)"));
 }
 
 static void test_managed_names(void **state)
@@ -609,7 +670,7 @@ int main(void)
 		T(test_dns_failure), T(test_tracking_clash), T(test_cname_at_txt_name),
 		T(test_tracking_outside), T(test_dmarc_stricter_kept), T(test_dkim_keys),
 		T(test_dkim_replaced), T(test_spf_warnings), T(test_spf_invalid_existing),
-		T(test_cache_shared), T(test_managed_names), T(test_omitted_records), T(test_shared_ttl_said), T(test_per_record_ttl), T(test_verdict),
+		T(test_cache_shared), T(test_dmarc_report_dest), T(test_managed_names), T(test_omitted_records), T(test_shared_ttl_said), T(test_per_record_ttl), T(test_verdict),
 		T(test_flatten), T(test_flatten_never_service), T(test_flatten_not_needed),
 	};
 	return cmocka_run_group_tests_name("planner", tests, NULL, NULL);
