@@ -56,7 +56,7 @@ endif
 $(BIN): $(CORE_OBJ) $(MAIN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/%.o: %.c $(wildcard include/provision/*.h src/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/provision/*.h src/*.h providers/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -102,7 +102,7 @@ FUZZ_CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
                $(shell $(PKG_CONFIG) --cflags $(PKGS))
 FUZZ_OBJ    := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
 
-$(FUZZ_BUILD)/%.o: %.c $(wildcard include/provision/*.h src/*.h)
+$(FUZZ_BUILD)/%.o: %.c $(wildcard include/provision/*.h src/*.h providers/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 

@@ -22,6 +22,7 @@
 
 #include <ldns/ldns.h>
 
+#include "dnsrr.h"
 #include "provision/provider.h"
 #include "provision/util.h"
 
@@ -276,38 +277,6 @@ out:
 	return rc;
 }
 
-/* The record's value as record.h holds it: TXT logical text, names lower
- * case FQDN (an MX is its target, as the resolver gives it), other types
- * their ldns presentation. Caller frees; NULL on no memory. */
-static char *rr_value(const ldns_rr *rr)
-{
-	struct buf b = BUF_INIT;
-	ldns_rr_type type = ldns_rr_get_type(rr);
-	size_t first = type == LDNS_RR_TYPE_MX ? 1 : 0;
-	int rc = 0;
-	for (size_t i = first; rc == 0 && i < ldns_rr_rd_count(rr); i++) {
-		const ldns_rdf *f = ldns_rr_rdf(rr, i);
-		if (type == LDNS_RR_TYPE_TXT) {
-			const uint8_t *d = ldns_rdf_data(f);
-			if (ldns_rdf_size(f))
-				rc = buf_add(&b, d + 1, d[0]);
-			continue;
-		}
-		char *s = ldns_rdf2str(f);
-		if (s && ldns_rdf_get_type(f) == LDNS_RDF_TYPE_DNAME)
-			for (char *p = s; *p; p++)
-				if (*p >= 'A' && *p <= 'Z')
-					*p = (char)(*p - 'A' + 'a');
-		rc = !s || (i > first && buf_putc(&b, ' ') < 0) ||
-		     buf_puts(&b, s) < 0 ? -1 : 0;
-		free(s);
-	}
-	if (rc == 0)
-		return buf_detach(&b);
-	buf_release(&b);
-	return NULL;
-}
-
 static int name_wanted(const char *owner, char *const *names)
 {
 	if (!names)
@@ -326,7 +295,7 @@ static int list_entries(const struct zone_text *zt, char *const *names,
 		char *owner = ldns_rdf2str(ldns_rr_owner(rr)), *value = NULL;
 		int wanted = owner && name_wanted(owner, names), r = !owner;
 		if (wanted)
-			r = !(value = rr_value(rr)) ||
+			r = !(value = dnsrr_value(rr)) ||
 			    rrset_list_add(out, owner, ldns_rr_get_type(rr),
 					   ldns_rr_ttl(rr), value) < 0;
 		free(owner);
@@ -367,37 +336,6 @@ static int zf_list(void *handle, const struct zone *z, char *const *names,
 
 /* ---- apply: the text of one record, and finding records ---- */
 
-/* Zone-file text of one record: FQDN owner, explicit TTL and class. */
-static int rr_text(struct buf *b, const char *name, uint16_t type,
-		   uint32_t ttl, const char *value)
-{
-	char *owner = dname_fqdn(name);
-	int rc = owner ? buf_printf(b, "%s\t%u\tIN\t%s\t", owner, (unsigned)ttl,
-				    rr_type_name(type)) : -1;
-	free(owner);
-	if (rc == 0 && type == RR_TXT) {
-		char **parts = txt_split(value);
-		size_t n = strv_len(parts);
-		rc = parts ? 0 : -1;
-		if (rc == 0 && n > 1)
-			rc = buf_puts(b, "(");
-		for (size_t i = 0; rc == 0 && i < n; i++)
-			rc = (n > 1 ? buf_puts(b, i ? "\n\t" : " ") : 0) ||
-			     txt_quote(b, parts[i]) ? -1 : 0;
-		if (rc == 0 && n > 1)
-			rc = buf_puts(b, " )");
-		strv_free(parts);
-	} else if (rc == 0 && (type == RR_CNAME || type == RR_NS ||
-			       type == RR_PTR)) {
-		char *target = dname_fqdn(value);
-		rc = target ? buf_puts(b, target) : -1;
-		free(target);
-	} else if (rc == 0) {
-		rc = buf_puts(b, value);
-	}
-	return rc == 0 ? buf_putc(b, '\n') : -1;
-}
-
 /* Build the record text and the record ldns reads from it. */
 static int make_rr(const char *zone, const struct change *c,
 		   const char *value, ldns_rr **rr, char **text,
@@ -407,7 +345,7 @@ static int make_rr(const char *zone, const struct change *c,
 	struct zone_text one = { 0 };
 	struct prov_error e2 = PROV_ERROR_INIT;
 	int rc = 0;
-	if (rr_text(&b, c->name, c->type, c->ttl, value) < 0) {
+	if (dnsrr_text(&b, c->name, c->type, c->ttl, value, 1) < 0) {
 		rc = prov_errorf(err, PROV_ERR_NOMEM, "zonefile: out of memory");
 		goto out;
 	}
@@ -441,7 +379,7 @@ static int same_value(const ldns_rr *a, const ldns_rr *b)
 		return 0;
 	if (ldns_rr_get_type(a) != LDNS_RR_TYPE_TXT)
 		return ldns_rr_compare(a, b) == 0;
-	char *va = rr_value(a), *vb = rr_value(b);
+	char *va = dnsrr_value(a), *vb = dnsrr_value(b);
 	int same = va && vb && strcmp(va, vb) == 0;
 	free(va);
 	free(vb);
