@@ -14,12 +14,14 @@
 
 extern const struct provider_ops provider_cloudflare;
 extern const struct provider_ops provider_godaddy;
+extern const struct provider_ops provider_rfc2136;
 extern const struct provider_ops provider_route53;
 extern const struct provider_ops provider_zonefile;
 
 const struct provider_ops *const provider_registry[] = {
 	&provider_cloudflare,
 	&provider_godaddy,
+	&provider_rfc2136,
 	&provider_route53,
 	&provider_zonefile,
 	NULL,

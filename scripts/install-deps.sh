@@ -6,6 +6,7 @@ PKGS="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libconfig-dev
 libldns-dev libssl-dev libpsl-dev libxml2-dev libcmocka-dev
 knot knot-dnsutils bind9-utils python3 python3-yaml openssl clang
 python3-aiosmtpd dovecot-imapd python3-spf python3-dns
+bind9 faketime
 libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
