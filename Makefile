@@ -14,7 +14,7 @@ PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 
-PKGS      := libcurl libcjson libconfig ldns openssl libpsl libxml-2.0
+PKGS      := libcurl libcjson libconfig ldns openssl libpsl libxml-2.0 libarchive gmime-3.0
 WARN      := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
              -Wwrite-strings -Wshadow -Wformat=2
 CFLAGS    ?= -O2 -g
@@ -88,12 +88,14 @@ check: deps
 	$(MAKE) SANITIZE=address,undefined test
 	$(MAKE) fuzz
 
-# libFuzzer on the SPF engine (tests/fuzz/fuzz_spf.c), built with clang into
-# build-fuzz/ and run FUZZ_RUNS inputs on a copy of the seed corpus in a
-# temp dir (the repository is never written). A crash fails the make; its
-# input is kept in build-fuzz/artifacts/ and printed as a C string.
+# libFuzzer targets (tests/fuzz/fuzz_*.c: the SPF engine, the DMARC report
+# reader), built with clang into build-fuzz/ and run a bounded number of
+# inputs (FUZZ_RUNS, FUZZ_DMARC_RUNS) by tests/fuzz/run.sh on a copy of
+# their seed corpus. A crash fails the make; its input is kept in
+# build-fuzz/artifacts/ and printed as a C string.
 FUZZ_CC     ?= clang
 FUZZ_RUNS   ?= 50000
+FUZZ_DMARC_RUNS ?= 50000
 FUZZ_BUILD  := build-fuzz
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer
@@ -101,34 +103,19 @@ FUZZ_CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
                $(FUZZ_SAN) -Iinclude -Isrc -DPROVISION_VERSION='"$(VERSION)"' \
                $(shell $(PKG_CONFIG) --cflags $(PKGS))
 FUZZ_OBJ    := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
+.SECONDARY: $(FUZZ_OBJ)
 
 $(FUZZ_BUILD)/%.o: %.c $(wildcard include/provision/*.h src/*.h providers/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FUZZ_BUILD)/fuzz_spf: tests/fuzz/fuzz_spf.c $(FUZZ_OBJ)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBS)
 
-fuzz: $(FUZZ_BUILD)/fuzz_spf
-	@mkdir -p $(FUZZ_BUILD)/artifacts; \
-	d=$$(mktemp -d "$${TMPDIR:-/tmp}/fuzz_spf.XXXXXX") || exit 1; \
-	trap 'rm -rf "$$d"' EXIT; \
-	cp tests/fuzz/corpus/* "$$d/"; \
-	echo "fuzz_spf: $(FUZZ_RUNS) runs on a copy of tests/fuzz/corpus"; \
-	if ! $(FUZZ_BUILD)/fuzz_spf -runs=$(FUZZ_RUNS) -max_len=512 \
-		-len_control=0 -timeout=20 -print_final_stats=1 \
-		-artifact_prefix=$(FUZZ_BUILD)/artifacts/ "$$d" \
-		>"$$d.log" 2>&1; then \
-		sed -n '/ERROR: \|runtime error\|^ALARM\|deadly signal/,/^SUMMARY/p' \
-			"$$d.log" | head -100; tail -12 "$$d.log"; rm -f "$$d.log"; \
-		for a in $(FUZZ_BUILD)/artifacts/*; do [ -f "$$a" ] || continue; \
-			printf '%s: "' "$$a"; python3 -c 'import sys; \
-sys.stdout.write("".join(chr(b) if 32 <= b < 127 and b not in (34, 92) else "\\%03o" % b for b in open(sys.argv[1], "rb").read()))' "$$a"; \
-			echo '"'; done; \
-		echo "fuzz_spf: FAILED"; exit 1; \
-	fi; \
-	grep -E '^stat::(number_of_executed_units|peak_rss_mb)|^Done' "$$d.log"; \
-	rm -f "$$d.log"; echo "fuzz_spf: no crash"
+fuzz: $(FUZZ_BUILD)/fuzz_spf $(FUZZ_BUILD)/fuzz_dmarc_report
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD)/fuzz_spf tests/fuzz/corpus $(FUZZ_RUNS) 512
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD)/fuzz_dmarc_report tests/fuzz/corpus-dmarc \
+		$(FUZZ_DMARC_RUNS) 8192
 
 example: deps
 	$(MAKE) all

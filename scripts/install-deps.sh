@@ -4,6 +4,7 @@
 set -eu
 PKGS="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libconfig-dev
 libldns-dev libssl-dev libpsl-dev libxml2-dev libcmocka-dev
+libarchive-dev libgmime-3.0-dev
 knot knot-dnsutils bind9-utils python3 python3-yaml openssl clang
 python3-aiosmtpd dovecot-imapd python3-spf python3-dns
 bind9 faketime

@@ -20,6 +20,11 @@ struct options {
 	char **domains;      /* NULL-terminated, or NULL for all */
 	const char *to;      /* smtp-test --to */
 	int confirm;         /* smtp-test --confirm */
+	int resolve;         /* dmarc-report --resolve */
+	const char *recommend; /* dmarc-report --recommend DOMAIN */
+	const char *imap;    /* dmarc-report --imap[=DOMAIN]: "" or the domain */
+	const char *since;   /* dmarc-report --since YYYY-MM-DD */
+	int mark_seen;       /* dmarc-report --mark-seen */
 };
 
 /* Print "provision: <message>" and the --help hint on stderr; returns 64. */
@@ -32,5 +37,8 @@ long duration_seconds(const char *s);
 int cmd_check(const struct options *o, struct config *cfg);
 /* provision smtp-test: test SMTP/IMAP settings, send a test message. */
 int cmd_smtp_test(const struct options *o, struct config *cfg);
+/* provision dmarc-report: the digest of aggregate reports (o->domains are
+ * the files and directories), the next policy stage with --recommend. */
+int cmd_dmarc_report(const struct options *o);
 
 #endif

@@ -125,6 +125,13 @@ static const struct key smtp_keys[] = {
 	{ .name = NULL },
 };
 
+static const struct key dmarc_report_keys[] = {
+	{ .name = "min_days", .kind = K_INT, F(dmarc_report.min_days), .min = 1, .max = 366 },
+	{ .name = "min_aligned", .kind = K_INT, F(dmarc_report.min_aligned), .min = 0,
+	  .max = 100 },
+	{ .name = NULL },
+};
+
 /* The keys of `defaults` and the record keys of a domain entry. */
 static const struct key policy_keys[] = {
 	{ .name = "ttl", .kind = K_U32, F(ttl), .min = 0, .max = INT32_MAX },
@@ -133,6 +140,7 @@ static const struct key policy_keys[] = {
 	{ .name = "dmarc", .kind = K_GROUP, .sub = dmarc_keys, .bit = REC_DMARC },
 	{ .name = "tracking", .kind = K_GROUP, .sub = tracking_keys, .bit = REC_TRACKING },
 	{ .name = "smtp", .kind = K_GROUP, .sub = smtp_keys },
+	{ .name = "dmarc_report", .kind = K_GROUP, .sub = dmarc_report_keys },
 	{ .name = NULL },
 };
 
@@ -578,6 +586,8 @@ static int policy_builtin(struct record_policy *p)
 	memset(p, 0, sizeof *p);
 	p->ttl = DEFAULT_TTL;
 	p->dmarc.pct = -1;
+	p->dmarc_report.min_days = 14;
+	p->dmarc_report.min_aligned = 98;
 	p->spf.include = strdup(DEFAULT_SPF_INCLUDE);
 	p->spf.all = strdup(DEFAULT_SPF_ALL);
 	p->spf.flatten = calloc(1, sizeof *p->spf.flatten);

@@ -74,6 +74,10 @@ struct record_policy {
 		char *target;   /* "mailgun.org" */
 	} tracking;
 	struct smtp_config smtp;
+	struct {
+		int min_days;    /* days of reports before the next stage */
+		int min_aligned; /* percent of the volume passing DMARC */
+	} dmarc_report;
 };
 
 struct domain_config {

@@ -37,6 +37,7 @@ static void usage(FILE *out)
 		"       provision --dry-run [OPTIONS] [DOMAIN...]  show the plan, change nothing\n"
 		"       provision check [OPTIONS] [DOMAIN...]      read live DNS back\n"
 		"       provision smtp-test [OPTIONS] [DOMAIN]     test SMTP/IMAP settings\n"
+		"       provision dmarc-report [OPTIONS] FILE|DIR...  digest DMARC aggregate reports\n"
 		"       provision --help | --version\n"
 		"\n"
 		"options:\n"
@@ -47,6 +48,11 @@ static void usage(FILE *out)
 		"      --resolver HOST[:PORT] DNS server for SPF lookups (default: system)\n"
 		"      --nameserver HOST[:PORT]  with check: ask this server (repeatable)\n"
 		"      --wait DURATION        with check: keep checking up to 90s, 30m, 2h\n"
+		"      --resolve              with dmarc-report: reverse names of the sources\n"
+		"      --recommend DOMAIN     with dmarc-report: is DOMAIN ready for the next policy\n"
+		"      --imap[=DOMAIN]        with dmarc-report: read the rua mailbox (smtp.imap)\n"
+		"      --since YYYY-MM-DD     with --imap: messages since then (default: unseen)\n"
+		"      --mark-seen            with --imap: flag the messages read as seen\n"
 		"  -v, --verbose              more on stderr (never secrets)\n"
 		"  -h, --help                 this text\n"
 		"  -V, --version              the version\n"
@@ -68,6 +74,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "wait", required_argument, NULL, 'w' },
 		{ "to", required_argument, NULL, 't' },
 		{ "confirm", no_argument, NULL, 'C' },
+		{ "resolve", no_argument, NULL, 'R' },
+		{ "recommend", required_argument, NULL, 'A' },
+		{ "imap", optional_argument, NULL, 'I' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "mark-seen", no_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -99,6 +110,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 't': o->to = optarg; break;
 		case 'C': o->confirm = 1; break;
+		case 'R': o->resolve = 1; break;
+		case 'A': o->recommend = optarg; break;
+		case 'I': o->imap = optarg ? optarg : ""; break;
+		case 'S': o->since = optarg; break;
+		case 'M': o->mark_seen = 1; break;
 		case 'v': o->verbose++; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("provision %s\n", PROVISION_VERSION); return 0;
@@ -106,7 +122,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	int i = optind;
-	if (i < argc && (strcmp(argv[i], "check") == 0 || strcmp(argv[i], "smtp-test") == 0))
+	if (i < argc && (strcmp(argv[i], "check") == 0 || strcmp(argv[i], "smtp-test") == 0 ||
+			 strcmp(argv[i], "dmarc-report") == 0))
 		o->command = argv[i++];
 	for (; i < argc; i++)
 		if (strv_push(&o->domains, argv[i]) < 0)
@@ -121,6 +138,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 		return usage_error("%s", "--to and --confirm go with the smtp-test command");
 	if (o->dry_run && o->command)
 		return usage_error("--dry-run does not go with the %s command", o->command);
+	int report = o->command && strcmp(o->command, "dmarc-report") == 0;
+	if ((o->resolve || o->recommend || o->imap || o->since || o->mark_seen) && !report)
+		return usage_error("%s", "--resolve, --recommend, --imap, --since and --mark-seen go "
+				   "with the dmarc-report command");
+	if ((o->since || o->mark_seen) && !o->imap)
+		return usage_error("%s", "--since and --mark-seen go with --imap");
 	return -1;
 }
 
@@ -282,6 +305,8 @@ static int run(struct session *s)
 {
 	struct options *o = s->o;
 	struct prov_error err = PROV_ERROR_INIT;
+	if (o->command && strcmp(o->command, "dmarc-report") == 0)
+		return cmd_dmarc_report(o);
 	int worst = 0, rc = config_load(o->config, &s->cfg, &err);
 	if (rc < 0) {
 		fprintf(stderr, "provision: %s\n", err.msg);
