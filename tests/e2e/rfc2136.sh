@@ -182,18 +182,15 @@ PY
 done
 
 # ---- the key, the algorithm, the clock ----
-one_cfg() { # PROVIDER-SETTINGS -> $T/one.cfg for k-merge.test
+ONE=k-merge.test
+one_cfg() { # PROVIDER-SETTINGS -> $T/one.cfg for $ONE
 	cat >"$T/one.cfg" <<EOF
 providers: { p = { type = "rfc2136"; $1 }; };
-domains = ( { name = "k-merge.test"; provider = "p"; } );
+domains = ( { name = "$ONE"; provider = "p"; } );
 EOF
 }
 O() { "$PROVISION" -c "$T/one.cfg" --resolver "$KNOT_ADDR" "$@"; }
 KS="server = \"127.0.0.1:$KP\";"
-one_cfg "$KS tsig_name = \"provision-key\"; tsig_secret_env = \"WRONG_TSIG_SECRET\";"
-expect_exit 1 "wrong secret" O -v --dry-run
-grep_file "BADSIG): the secret in WRONG_TSIG_SECRET is not the server's" "$T/err" "wrong secret: BADSIG, the variable named"
-no_secret "wrong secret"
 # fails CODE WHAT SETTINGS PATTERN [ENV...]: a dry run of k-merge.test through
 # a provider with SETTINGS exits CODE with PATTERN as its one line on stderr.
 fails() {
@@ -206,14 +203,25 @@ fails() {
 	no_secret "$_w"
 }
 KEY='tsig_name = "provision-key"; tsig_secret_env = "PROVISION_TSIG_SECRET";'
-fails 1 "unknown key" "$KS tsig_name = \"nobody-key\"; tsig_secret_env = \"PROVISION_TSIG_SECRET\";" \
-	"rejected the TSIG key 'nobody-key' with hmac-sha256 (NOTAUTH, BADKEY)"
-fails 1 "wrong algorithm" "$KS $KEY tsig_algorithm = \"hmac-sha512\";" \
-	"rejected the TSIG key 'provision-key' with hmac-sha512 (NOTAUTH, BADKEY)"
-# libfaketime under ASan: tell ASan the preload is wanted
-fails 1 "clock an hour slow" "$KS $KEY" \
-	"BADTIME): this machine's clock is 3[56][0-9][0-9] s behind the server's, more than the 300 s allowed" \
-	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" faketime -f -1h
+# The key, the algorithm and the clock, on both servers.
+for s in knot:$KP:k-merge.test bind:$BP:b-merge.test; do
+	srv=${s%%:*} rest=${s#*:}
+	ONE=${rest#*:} KS="server = \"127.0.0.1:${rest%%:*}\";"
+	one_cfg "$KS tsig_name = \"provision-key\"; tsig_secret_env = \"WRONG_TSIG_SECRET\";"
+	expect_exit 1 "$srv: wrong secret" O -v --dry-run
+	grep_file "zone $ONE. on 127.0.0.1:${rest%%:*}: .*BADSIG): the secret in WRONG_TSIG_SECRET is not the server's" \
+		"$T/err" "$srv: wrong secret: BADSIG, the variable named"
+	no_secret "$srv: wrong secret, -v"
+	fails 1 "$srv: unknown key" "$KS tsig_name = \"nobody-key\"; tsig_secret_env = \"PROVISION_TSIG_SECRET\";" \
+		"zone $ONE. on .*rejected the TSIG key 'nobody-key' with hmac-sha256 (NOTAUTH, BADKEY)"
+	fails 1 "$srv: wrong algorithm" "$KS $KEY tsig_algorithm = \"hmac-sha512\";" \
+		"rejected the TSIG key 'provision-key' with hmac-sha512 (NOTAUTH, BADKEY)"
+	# libfaketime under ASan: tell ASan the preload is wanted
+	fails 1 "$srv: clock an hour slow" "$KS $KEY" \
+		"BADTIME): this machine's clock is 3[56][0-9][0-9] s behind the server's, more than the 300 s allowed" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" faketime -f -1h
+done
+ONE=k-merge.test KS="server = \"127.0.0.1:$KP\";"
 fails 1 "server down" "server = \"127.0.0.1:$CLOSED\"; $KEY" \
 	"^provision: k-merge.test: rfc2136: zone k-merge.test. on 127.0.0.1:$CLOSED: no answer to the query SOA k-merge.test."
 fails 1 "server silent" "server = \"127.0.0.1:$SILENT_PORT\"; timeout = 1; $KEY" \
