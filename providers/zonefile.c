@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +31,9 @@
 struct zf_handle {
 	char *dir;     /* directory as used for I/O */
 	char *display; /* directory as configured, for messages */
+	long lock_timeout_s; /* --lock-timeout */
+	int lock_fd;   /* the lock held, or -1 */
+	char *lock_zone;
 };
 
 /* The zone's file: where it is, and its bytes and records once read. */
@@ -308,11 +313,101 @@ static int list_entries(const struct zone_text *zt, char *const *names,
 }
 
 /* Open the zone's file, read and parse it. */
-static int zf_load(const struct zf_handle *h, const char *zone,
+/* ---- the zone's lock: <file>.lock, flock(2) exclusive ---------------- */
+
+static void on_alarm(int sig)
+{
+	(void)sig; /* only interrupts the waiting flock() */
+}
+
+static void zf_unlock(struct zf_handle *h)
+{
+	if (h->lock_fd >= 0) {
+		int ignored = ftruncate(h->lock_fd, 0); /* the pid is only a hint */
+		(void)ignored;
+		close(h->lock_fd); /* releases the lock */
+	}
+	h->lock_fd = -1;
+	free(h->lock_zone);
+	h->lock_zone = NULL;
+}
+
+/* Hold the zone's lock from its read to the end of its write, so two runs
+ * never plan on the same text: one waits up to lock_timeout_s for the
+ * other (blocking flock, interrupted by SIGALRM), then fails naming the
+ * holder's pid, which each holder writes into the lock file. One zone's
+ * lock at a time: taking another releases the last. */
+static int zf_lock(struct zf_handle *h, const char *zone, const struct zf_file *f,
+		   struct prov_error *err)
+{
+	if (h->lock_fd >= 0 && h->lock_zone && dname_equal(h->lock_zone, zone))
+		return 0;
+	zf_unlock(h);
+	struct buf path = BUF_INIT, shown = BUF_INIT;
+	int rc = 0, fd = -1;
+	buf_printf(&path, "%s.lock", f->path);
+	buf_printf(&shown, "%s.lock", f->shown);
+	fd = open(buf_str(&path), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM))
+		fd = open(buf_str(&path), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM || errno == ENOENT))
+		goto out; /* a directory this run may not write: it can only read,
+			   * and a write fails on its own with a clear message */
+	if (fd < 0) {
+		rc = prov_errorf(err, PROV_ERR_RUNTIME, "zonefile: cannot open the lock file %s: %s",
+				 buf_str(&shown), strerror(errno));
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno, got = -1;
+		if (e == EWOULDBLOCK && h->lock_timeout_s > 0) {
+			struct sigaction sa, old;
+			memset(&sa, 0, sizeof sa);
+			sa.sa_handler = on_alarm; /* no SA_RESTART: flock returns EINTR */
+			sigemptyset(&sa.sa_mask);
+			sigaction(SIGALRM, &sa, &old);
+			alarm((unsigned)h->lock_timeout_s);
+			got = flock(fd, LOCK_EX);
+			e = errno;
+			alarm(0);
+			sigaction(SIGALRM, &old, NULL);
+		}
+		if (got < 0) {
+			char pid[32] = "";
+			ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			if (e == EWOULDBLOCK || e == EINTR)
+				rc = prov_errorf(err, PROV_ERR_RUNTIME, "zonefile: %s is locked by "
+						 "process %s (another run on this zone); waited %ld s "
+						 "(--lock-timeout)", f->shown, *pid ? pid : "unknown",
+						 h->lock_timeout_s);
+			else
+				rc = prov_errorf(err, PROV_ERR_RUNTIME, "zonefile: cannot lock %s: %s",
+						 buf_str(&shown), strerror(e));
+			close(fd);
+			goto out;
+		}
+	}
+	char pid[32];
+	int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	int hint = ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) == len;
+	(void)hint; /* the pid is only a hint for a waiting run */
+	h->lock_fd = fd;
+	h->lock_zone = strdup(zone);
+out:
+	buf_release(&path);
+	buf_release(&shown);
+	return rc;
+}
+
+static int zf_load(struct zf_handle *h, const char *zone,
 		   struct zf_file *f, struct zone_text *zt,
 		   struct prov_error *err)
 {
 	int rc = zf_paths(h, zone, f, err);
+	if (rc == 0)
+		rc = zf_lock(h, zone, f, err);
 	if (rc == 0)
 		rc = zf_read(f, err);
 	if (rc == 0)
@@ -824,6 +919,7 @@ static int zf_apply(void *handle, const struct zone *z, const struct change *cha
 out:
 	if (rc == 0)
 		*applied = n;
+	zf_unlock(handle); /* read, planned and written: the next run may go */
 	buf_release(&nt);
 	ldns_rr_free(soa.rr);
 	zone_text_release(&zt);
@@ -836,6 +932,7 @@ static void zf_close(void *handle)
 	struct zf_handle *h = handle;
 	if (!h)
 		return;
+	zf_unlock(h);
 	free(h->dir);
 	free(h->display);
 	free(h);
@@ -859,6 +956,8 @@ static int zf_open(const struct provider_config *cfg, void **handle,
 				   cfg ? cfg->line : 0);
 	}
 	if (h) {
+		h->lock_fd = -1;
+		h->lock_timeout_s = cfg ? cfg->lock_timeout_s : 0;
 		h->display = strdup(dir);
 		h->dir = dir[0] != '/' && base && *base ? path_join(base, dir) :
 			 strdup(dir);

@@ -15,6 +15,7 @@ struct options {
 	const char *resolver;
 	const char *wait;    /* a checked duration: "90s", "30m", "1h30m" */
 	long wait_s;         /* the same in seconds; 0 without --wait */
+	long lock_timeout_s; /* --lock-timeout in seconds (default 30) */
 	char **nameservers;  /* --nameserver, NULL-terminated or NULL */
 	const char *command; /* NULL (apply/dry run), "check", "smtp-test" */
 	char **domains;      /* NULL-terminated, or NULL for all */

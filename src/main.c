@@ -48,6 +48,7 @@ static void usage(FILE *out)
 		"      --resolver HOST[:PORT] DNS server for SPF lookups (default: system)\n"
 		"      --nameserver HOST[:PORT]  with check: ask this server (repeatable)\n"
 		"      --wait DURATION        with check: keep checking up to 90s, 30m, 2h\n"
+		"      --lock-timeout DURATION  wait this long for a zone file another run holds (30s)\n"
 		"      --resolve              with dmarc-report: reverse names of the sources\n"
 		"      --recommend DOMAIN     with dmarc-report: is DOMAIN ready for the next policy\n"
 		"      --imap[=DOMAIN]        with dmarc-report: read the rua mailbox (smtp.imap)\n"
@@ -72,6 +73,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "resolver", required_argument, NULL, 'r' },
 		{ "nameserver", required_argument, NULL, 's' },
 		{ "wait", required_argument, NULL, 'w' },
+		{ "lock-timeout", required_argument, NULL, 'L' },
 		{ "to", required_argument, NULL, 't' },
 		{ "confirm", no_argument, NULL, 'C' },
 		{ "resolve", no_argument, NULL, 'R' },
@@ -86,6 +88,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	};
 	int c;
 	o->config = "provision.cfg";
+	o->lock_timeout_s = 30;
 	/* GNU getopt permutes: options may come before or after the command
 	 * word and the domains ("provision check -c x.cfg example.com"). */
 	while ((c = getopt_long(argc, argv, "c:nvhV", longopts, NULL)) != -1) {
@@ -107,6 +110,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if ((o->wait_s = duration_seconds(optarg)) < 0)
 				return usage_error("--wait takes a duration such as 90s, 30m or 2h, not '%s'", optarg);
 			o->wait = optarg;
+			break;
+		case 'L':
+			if ((o->lock_timeout_s = duration_seconds(optarg)) < 0 &&
+			    strcmp(optarg, "0") != 0)
+				return usage_error("--lock-timeout takes a duration such as 30s or 2m, not '%s'",
+						   optarg);
+			if (o->lock_timeout_s < 0)
+				o->lock_timeout_s = 0;
 			break;
 		case 't': o->to = optarg; break;
 		case 'C': o->confirm = 1; break;
@@ -180,6 +191,7 @@ static void *provider_handle(struct session *s, struct provider_config *pc,
 	if (!s->handles[i]) {
 		pc->verbose = s->o->verbose;
 		pc->wait_s = s->o->wait_s;
+		pc->lock_timeout_s = s->o->lock_timeout_s;
 		if ((*rc = pc->ops->open(pc, &s->handles[i], err)) < 0)
 			s->handles[i] = NULL;
 	}

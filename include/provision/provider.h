@@ -37,6 +37,8 @@ struct provider_config {
 	int verbose;      /* -v given */
 	long wait_s;      /* --wait in seconds (0: none): a provider that
 			   * reports propagation waits for it that long */
+	long lock_timeout_s; /* --lock-timeout in seconds: how long a provider
+			      * with a local lock (zonefile) waits for it */
 	const char *base_dir; /* directory relative paths are taken from */
 };
 

@@ -72,7 +72,7 @@ grep_file "missing.test.zone" "$T/out" "missing zone file named"
 mkdir "$T/zones/example.com.zone.bak"
 expect_exit 1 "apply that cannot write leaves the zone intact" P -c "$T/zones.cfg" example.com
 expect_same_file "$T/zones/example.com.zone" "$T/orig.zone" "zone byte-identical after a failed write"
-check "no temporary files left behind" sh -c "! ls -a '$T/zones' | grep -v -e '^\.\.\?$' -e '\.zone$' -e '\.bak$' -e '\.orig$' | grep -q ."
+check "no temporary files left behind" sh -c "! ls -a '$T/zones' | grep -v -e '^\.\.\?$' -e '\.zone$' -e '\.bak$' -e '\.lock$' -e '\.orig$' | grep -q ."
 rmdir "$T/zones/example.com.zone.bak"
 
 # a read-only zone directory, for a user who may not write there

@@ -566,6 +566,11 @@ static void test_unwritable_bak(void **state)
 	install(fx, "example.com.zone", "example.com.zone");
 	char *path = zpath(fx, "example.com.zone"), *bak = zpath(fx, "example.com.zone.bak");
 	assert_int_equal(mkdir(bak, 0755), 0); /* fails even for root */
+	char *lock = zpath(fx, "example.com.zone.lock"); /* stays: it is no temporary */
+	int lfd = open(lock, O_CREAT | O_WRONLY, 0644);
+	assert_true(lfd >= 0);
+	close(lfd);
+	free(lock);
 	char *orig = slurp(path, NULL), *files = listing(fx->zones);
 	assert_int_equal(do_apply(fx, "example.com.", &c, 1, &applied, &err),
 			 PROV_ERR_RUNTIME);
