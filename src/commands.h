@@ -41,5 +41,8 @@ int cmd_smtp_test(const struct options *o, struct config *cfg);
 /* provision dmarc-report: the digest of aggregate reports (o->domains are
  * the files and directories), the next policy stage with --recommend. */
 int cmd_dmarc_report(const struct options *o);
+/* provision restore BACKUP.json [--dry-run]: put back what an apply
+ * replaced (o->domains[0] is the file). */
+int cmd_restore(const struct options *o, struct config *cfg);
 
 #endif

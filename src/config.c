@@ -1011,9 +1011,9 @@ static int check_top(struct ctx *c, config_setting_t *root)
 		config_setting_t *m = config_setting_get_elem(root, i);
 		const char *name = config_setting_name(m);
 		if (strcmp(name, "defaults") && strcmp(name, "providers")
-		    && strcmp(name, "domains"))
+		    && strcmp(name, "domains") && strcmp(name, "backup_dir"))
 			return fail(c, m, "unknown key '%s' at the top level "
-				    "(expected defaults, providers, domains)",
+				    "(expected defaults, providers, domains, backup_dir)",
 				    name);
 	}
 	return 0;
@@ -1026,6 +1026,18 @@ static int load_root(struct ctx *c, struct config *cfg, config_setting_t *root)
 	int rc = check_top(c, root);
 	if (rc < 0)
 		return rc;
+	s = config_setting_get_member(root, "backup_dir");
+	const char *bd = s ? config_setting_get_string(s) : "provision-backups";
+	if (!bd || !*bd)
+		return fail(c, s, "backup_dir must be a directory name (a string)");
+	char *cdir = dir_of(c->file);
+	struct buf b = BUF_INIT;
+	if (bd[0] != '/' && cdir && strcmp(cdir, ".") != 0)
+		buf_printf(&b, "%s/", cdir);
+	buf_puts(&b, bd);
+	free(cdir);
+	if (!(cfg->backup_dir = buf_detach(&b)))
+		return nomem(c);
 	s = config_setting_get_member(root, "providers");
 	if (s && (rc = load_providers(c, cfg, s)) < 0)
 		return rc;
@@ -1091,6 +1103,7 @@ void config_release(struct config *cfg)
 	}
 	free(cfg->domains);
 	free(cfg->file);
+	free(cfg->backup_dir);
 	memset(cfg, 0, sizeof *cfg);
 }
 

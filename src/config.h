@@ -92,6 +92,8 @@ struct domain_config {
 
 struct config {
 	char *file;
+	char *backup_dir;   /* backup_dir, relative to the file's directory;
+			     * default provision-backups beside the file */
 	struct provider_config *providers;
 	size_t nproviders;
 	struct domain_config *domains;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backup.h"
 #include "commands.h"
 #include "config.h"
 #include "plan.h"
@@ -38,6 +39,7 @@ static void usage(FILE *out)
 		"       provision check [OPTIONS] [DOMAIN...]      read live DNS back\n"
 		"       provision smtp-test [OPTIONS] [DOMAIN]     test SMTP/IMAP settings\n"
 		"       provision dmarc-report [OPTIONS] FILE|DIR...  digest DMARC aggregate reports\n"
+		"       provision restore [--dry-run] BACKUP.json  put back what an apply replaced\n"
 		"       provision --help | --version\n"
 		"\n"
 		"options:\n"
@@ -134,7 +136,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	int i = optind;
 	if (i < argc && (strcmp(argv[i], "check") == 0 || strcmp(argv[i], "smtp-test") == 0 ||
-			 strcmp(argv[i], "dmarc-report") == 0))
+			 strcmp(argv[i], "dmarc-report") == 0 || strcmp(argv[i], "restore") == 0))
 		o->command = argv[i++];
 	for (; i < argc; i++)
 		if (strv_push(&o->domains, argv[i]) < 0)
@@ -147,7 +149,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		return usage_error("%s", "--nameserver goes with the check command");
 	if ((o->to || o->confirm) && !smtp)
 		return usage_error("%s", "--to and --confirm go with the smtp-test command");
-	if (o->dry_run && o->command)
+	if (o->dry_run && o->command && strcmp(o->command, "restore") != 0)
 		return usage_error("--dry-run does not go with the %s command", o->command);
 	int report = o->command && strcmp(o->command, "dmarc-report") == 0;
 	if ((o->resolve || o->recommend || o->imap || o->since || o->mark_seen) && !report)
@@ -250,14 +252,22 @@ static int list_zone(struct session *s, struct domain_config *d, void *h,
 	return rc;
 }
 
-/* Apply the plan, then list again and plan again: nothing may be pending. */
+/* Keep the sets the plan changes, then apply it, then list again and plan
+ * again: nothing may be pending. No backup, no write. */
 static void apply_plan(struct session *s, struct domain_config *d, void *h,
-		       struct plan *p)
+		       struct plan *p, const struct rrset_list *existing)
 {
 	struct prov_error err = PROV_ERROR_INIT;
 	struct rrset_list after = { 0 };
 	struct plan again;
 	size_t applied = 0;
+	char *backup = NULL;
+	if (backup_write(s->cfg.backup_dir, d, p, existing, &backup, &err) < 0) {
+		plan_fail(p, d, "backup-failed", err.msg);
+		return;
+	}
+	logv(s, "%s: backup of the record sets to change: %s", p->domain, backup);
+	free(backup);
 	logv(s, "%s: applying through provider %s", p->domain, d->provider);
 	const struct zone z = { p->domain, d->zone_id };
 	if (d->prov->ops->apply(h, &z, p->changes, p->nchanges, &applied, &err) < 0) {
@@ -296,7 +306,7 @@ static int process_domain(struct session *s, struct domain_config *d)
 	else if (plan_build(d, &existing, s->resolver, !s->o->dry_run, &p) < 0)
 		plan_fail(&p, d, "internal", "out of memory");
 	else if (!s->o->dry_run && p.status == PLAN_CHANGES)
-		apply_plan(s, d, h, &p);
+		apply_plan(s, d, h, &p, &existing);
 	if (s->json)
 		render_json_plan(s->json, &p);
 	else
@@ -324,6 +334,8 @@ static int run(struct session *s)
 		fprintf(stderr, "provision: %s\n", err.msg);
 		return prov_exit_status(rc);
 	}
+	if (o->command && strcmp(o->command, "restore") == 0)
+		return cmd_restore(o, &s->cfg);
 	for (char **dn = o->domains; dn && *dn; dn++)
 		if (!config_find_domain(&s->cfg, *dn)) {
 			fprintf(stderr, "provision: domain '%s' is not in %s\n", *dn, o->config);

@@ -1,0 +1,235 @@
+/*
+ * backup.c - before an apply writes, the record sets it will change are
+ * kept: each set touched by the plan (name and type), with every value and
+ * TTL read from the provider (the values not managed here too), and the
+ * values the plan leaves there. `provision restore` puts the "before" back
+ * and refuses when the set no longer holds the "after" (someone edited it
+ * since). JSON through cJSON; the file is written as a temporary file in
+ * the same directory, fsync'd, mode 0600, then renamed: never half there.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "backup.h"
+#include "provision/buf.h"
+#include "provision/util.h"
+
+static int touched_before(const struct plan *p, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (p->changes[j].type == p->changes[i].type &&
+		    dname_equal(p->changes[j].name, p->changes[i].name))
+			return 1;
+	return 0;
+}
+
+static int removed(const struct plan *p, const char *name, uint16_t type, const char *v)
+{
+	for (size_t i = 0; i < p->nchanges; i++)
+		if (p->changes[i].type == type && dname_equal(p->changes[i].name, name) &&
+		    p->changes[i].before && strcmp(p->changes[i].before, v) == 0)
+			return 1;
+	return 0;
+}
+
+static cJSON *values_json(const struct rrset *set)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; arr && set && set->values && set->values[i]; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddItemToArray(arr, o);
+		cJSON_AddStringToObject(o, "value", set->values[i]);
+		cJSON_AddNumberToObject(o, "ttl", rrset_value_ttl(set, set->values[i]));
+	}
+	return arr;
+}
+
+static cJSON *backup_json(const struct domain_config *d, const struct plan *p,
+			  const struct rrset_list *existing, const char *when)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddNumberToObject(root, "version", 1);
+	cJSON_AddStringToObject(root, "domain", p->domain);
+	cJSON_AddStringToObject(root, "provider", d->provider);
+	cJSON_AddStringToObject(root, "provider_type", d->prov ? d->prov->type : "");
+	cJSON_AddStringToObject(root, "time", when);
+	cJSON *sets = cJSON_AddArrayToObject(root, "sets");
+	for (size_t i = 0; sets && i < p->nchanges; i++) {
+		const struct change *c = &p->changes[i];
+		if (touched_before(p, i))
+			continue;
+		const struct rrset *set = rrset_list_find(existing, c->name, c->type);
+		struct rrset_list after = { 0 };
+		for (size_t k = 0; set && set->values && set->values[k]; k++)
+			if (!removed(p, c->name, c->type, set->values[k]))
+				rrset_list_add(&after, c->name, c->type,
+					       rrset_value_ttl(set, set->values[k]), set->values[k]);
+		for (size_t j = 0; j < p->nchanges; j++)
+			if (p->changes[j].after && p->changes[j].type == c->type &&
+			    dname_equal(p->changes[j].name, c->name))
+				rrset_list_add(&after, c->name, c->type, p->changes[j].ttl,
+					       p->changes[j].after);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddItemToArray(sets, o);
+		cJSON_AddStringToObject(o, "name", c->name);
+		cJSON_AddStringToObject(o, "type", rr_type_name(c->type));
+		cJSON_AddItemToObject(o, "before", values_json(set));
+		cJSON_AddItemToObject(o, "after", values_json(after.n ? &after.v[0] : NULL));
+		rrset_list_release(&after);
+	}
+	return root;
+}
+
+int backup_write(const char *dir, const struct domain_config *d, const struct plan *p,
+		 const struct rrset_list *existing, char **path, struct prov_error *err)
+{
+	char when[32], stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	*path = NULL;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return prov_errorf(err, PROV_ERR_RUNTIME, "cannot make the backup directory %s: %s",
+				   dir, strerror(errno));
+	cJSON *root = backup_json(d, p, existing, when);
+	char *text = root ? cJSON_Print(root) : NULL;
+	cJSON_Delete(root);
+	struct buf tmp = BUF_INIT, final = BUF_INIT;
+	buf_printf(&tmp, "%s/.backup-XXXXXX", dir);
+	buf_printf(&final, "%s/%.*s-%s-%ld.json", dir, (int)strlen(p->domain) - 1, p->domain,
+		   stamp, (long)getpid());
+	int rc = 0, fd = text && tmp.data && final.data ? mkstemp(tmp.data) : -1;
+	if (fd < 0) {
+		rc = prov_errorf(err, PROV_ERR_RUNTIME, "cannot write a backup in %s: %s", dir,
+				 text ? strerror(errno) : "out of memory");
+		goto out;
+	}
+	size_t len = strlen(text);
+	int ok = fchmod(fd, 0600) == 0 && write(fd, text, len) == (ssize_t)len &&
+		 write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+	int e = errno;
+	if (close(fd) < 0 && ok)
+		ok = 0, e = errno;
+	if (!ok || rename(tmp.data, final.data) < 0) {
+		if (ok)
+			e = errno;
+		unlink(tmp.data);
+		rc = prov_errorf(err, PROV_ERR_RUNTIME, "cannot write the backup %s: %s",
+				 final.data, strerror(e));
+		goto out;
+	}
+	*path = buf_detach(&final);
+out:
+	free(text);
+	buf_release(&tmp);
+	buf_release(&final);
+	return rc;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static int read_values(const cJSON *arr, const char *name, uint16_t type,
+		       struct rrset_list *out)
+{
+	const cJSON *v;
+	cJSON_ArrayForEach(v, arr) {
+		const cJSON *value = cJSON_GetObjectItemCaseSensitive(v, "value");
+		const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(v, "ttl");
+		if (!cJSON_IsString(value) || !cJSON_IsNumber(ttl) || ttl->valuedouble < 0 ||
+		    ttl->valuedouble > 2147483647.0)
+			return -1;
+		if (rrset_list_add(out, name, type, (uint32_t)ttl->valuedouble, value->valuestring) < 0)
+			return -1;
+	}
+	return cJSON_IsArray(arr) ? 0 : -1;
+}
+
+static char *dup_string(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+}
+
+int backup_read(const char *file, struct backup *b, struct prov_error *err)
+{
+	memset(b, 0, sizeof *b);
+	FILE *f = fopen(file, "r");
+	struct buf text = BUF_INIT;
+	char chunk[8192];
+	size_t got;
+	if (!f)
+		return prov_errorf(err, PROV_ERR_RUNTIME, "%s: cannot read the backup: %s", file,
+				   strerror(errno));
+	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && text.len < 64 * 1024 * 1024)
+		buf_add(&text, chunk, got);
+	fclose(f);
+	cJSON *root = cJSON_Parse(buf_str(&text));
+	buf_release(&text);
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
+	const cJSON *sets = cJSON_GetObjectItemCaseSensitive(root, "sets"), *s;
+	int rc = 0;
+	if (!cJSON_IsNumber(ver) || ver->valueint != 1 || !cJSON_IsArray(sets)) {
+		rc = prov_errorf(err, PROV_ERR_RUNTIME, "%s: not a provision backup (version 1)",
+				 file);
+		goto out;
+	}
+	b->domain = dup_string(root, "domain");
+	b->provider = dup_string(root, "provider");
+	b->time = dup_string(root, "time");
+	if (!b->domain || !b->provider || !b->time) {
+		rc = prov_errorf(err, PROV_ERR_RUNTIME, "%s: not a provision backup (no domain, "
+				 "provider or time)", file);
+		goto out;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(sets), i = 0;
+	b->sets = n ? calloc(n, sizeof *b->sets) : NULL;
+	if (n && !b->sets) {
+		rc = prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	cJSON_ArrayForEach(s, sets) {
+		struct backup_set *bs = &b->sets[i++];
+		b->nsets = i;
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(s, "type");
+		bs->name = dup_string(s, "name");
+		bs->type = cJSON_IsString(type) ? rr_type_from_name(type->valuestring) : 0;
+		if (!bs->name || !bs->type ||
+		    read_values(cJSON_GetObjectItemCaseSensitive(s, "before"), bs->name, bs->type,
+				&bs->before) < 0 ||
+		    read_values(cJSON_GetObjectItemCaseSensitive(s, "after"), bs->name, bs->type,
+				&bs->after) < 0) {
+			rc = prov_errorf(err, PROV_ERR_RUNTIME, "%s: record set %zu is not valid", file,
+					 i);
+			goto out;
+		}
+	}
+out:
+	cJSON_Delete(root);
+	if (rc < 0)
+		backup_release(b);
+	return rc;
+}
+
+void backup_release(struct backup *b)
+{
+	for (size_t i = 0; i < b->nsets; i++) {
+		free(b->sets[i].name);
+		rrset_list_release(&b->sets[i].before);
+		rrset_list_release(&b->sets[i].after);
+	}
+	free(b->sets);
+	free(b->domain);
+	free(b->provider);
+	free(b->time);
+	memset(b, 0, sizeof *b);
+}

@@ -1,0 +1,207 @@
+/*
+ * restore.c - `provision restore BACKUP.json [--dry-run]`: put back the
+ * record sets an apply replaced, through the same provider, as a plan like
+ * any other (a diff, dry-runnable, JSON or text).
+ *
+ * Each set must still hold what the apply left there (its "after" values),
+ * or already what it held before: otherwise someone changed it since, and
+ * the domain is refused (drifted, exit 1) with the difference shown,
+ * nothing written. Then the changes
+ * that make each set hold its "before" values again (and TTLs) are applied,
+ * and the sets are read back to confirm.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "backup.h"
+#include "commands.h"
+#include "render.h"
+#include "provision/buf.h"
+#include "provision/provider.h"
+#include "provision/util.h"
+
+static int has_value(const struct rrset *s, const char *v)
+{
+	for (size_t i = 0; s && s->values && s->values[i]; i++)
+		if (strcmp(s->values[i], v) == 0)
+			return 1;
+	return 0;
+}
+
+static const struct rrset *first(const struct rrset_list *l)
+{
+	return l->n ? &l->v[0] : NULL;
+}
+
+/* "a", "b" of a set's values, for messages. */
+static void values_text(struct buf *b, const struct rrset *s)
+{
+	if (!s || !s->values || !s->values[0]) {
+		buf_puts(b, "(nothing)");
+		return;
+	}
+	for (size_t i = 0; s->values[i]; i++)
+		buf_printf(b, "%s\"%s\"", i ? ", " : "", s->values[i]);
+}
+
+static int push(struct plan *p, enum change_action a, const char *name, uint16_t type,
+		uint32_t ttl, const char *before, const char *after)
+{
+	struct change *v = realloc(p->changes, (p->nchanges + 1) * sizeof *v);
+	if (!v)
+		return -1;
+	p->changes = v;
+	v[p->nchanges++] = (struct change){ a, xstrdup(name), type, ttl, xstrdup(before),
+					    xstrdup(after), "restore" };
+	return 0;
+}
+
+/* The changes that make the current set hold the backed-up one. */
+static int restore_set(struct plan *p, const struct backup_set *bs, const struct rrset *cur)
+{
+	const struct rrset *want = first(&bs->before);
+	for (size_t i = 0; cur && cur->values && cur->values[i]; i++)
+		if (!has_value(want, cur->values[i]) &&
+		    push(p, CHANGE_DELETE, bs->name, bs->type, rrset_value_ttl(cur, cur->values[i]),
+			 cur->values[i], NULL) < 0)
+			return -1;
+	for (size_t i = 0; want && want->values && want->values[i]; i++) {
+		const char *v = want->values[i];
+		uint32_t ttl = rrset_value_ttl(want, v);
+		if (!has_value(cur, v)) {
+			if (push(p, CHANGE_CREATE, bs->name, bs->type, ttl, NULL, v) < 0)
+				return -1;
+		} else if (rrset_value_ttl(cur, v) != ttl &&
+			   push(p, CHANGE_UPDATE, bs->name, bs->type, ttl, v, v) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* 1 when cur holds exactly the values of want (TTLs aside). */
+static int same_values(const struct rrset *want, const struct rrset *cur)
+{
+	size_t nw = want && want->values ? strv_len(want->values) : 0;
+	size_t nc = cur && cur->values ? strv_len(cur->values) : 0;
+	if (nw != nc)
+		return 0;
+	for (size_t i = 0; i < nw; i++)
+		if (!has_value(cur, want->values[i]))
+			return 0;
+	return 1;
+}
+
+static int list_sets(const struct domain_config *d, void *h, const struct backup *b,
+		     struct rrset_list *out, struct prov_error *err)
+{
+	char **names = NULL;
+	for (size_t i = 0; i < b->nsets; i++) {
+		int seen = 0;
+		for (char **n = names; n && *n && !seen; n++)
+			seen = dname_equal(*n, b->sets[i].name);
+		if (!seen && strv_push(&names, b->sets[i].name) < 0) {
+			strv_free(names);
+			return prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
+		}
+	}
+	const struct zone z = { b->domain, d->zone_id };
+	int rc = d->prov->ops->list(h, &z, names, out, err);
+	strv_free(names);
+	return rc;
+}
+
+int cmd_restore(const struct options *o, struct config *cfg)
+{
+	struct prov_error err = PROV_ERROR_INIT;
+	struct backup b;
+	if (!o->domains || o->domains[1])
+		return usage_error("%s", "restore takes one BACKUP.json");
+	if (backup_read(o->domains[0], &b, &err) < 0) {
+		fprintf(stderr, "provision: %s\n", err.msg);
+		return 1;
+	}
+	struct domain_config *d = config_find_domain(cfg, b.domain);
+	int code = 0;
+	if (!d || strcmp(d->provider, b.provider) != 0) {
+		fprintf(stderr, "provision: %s: domain %s %s in %s\n", o->domains[0], b.domain,
+			d ? "now uses another provider than the backup's" : "is not", cfg->file);
+		backup_release(&b);
+		return d ? 1 : 64;
+	}
+	struct plan p = { 0 };
+	struct rrset_list cur = { 0 }, again = { 0 };
+	void *h = NULL;
+	p.domain = dname_fqdn(b.domain);
+	p.provider = d->provider;
+	p.status = PLAN_IN_SYNC;
+	d->prov->verbose = o->verbose;
+	d->prov->wait_s = o->wait_s;
+	d->prov->lock_timeout_s = o->lock_timeout_s;
+	if (d->prov->ops->open(d->prov, &h, &err) < 0 || list_sets(d, h, &b, &cur, &err) < 0) {
+		plan_diag(&p, DIAG_ERROR, 1, "provider-error", "%s", err.msg);
+		p.status = PLAN_ERROR;
+	}
+	for (size_t i = 0; p.status != PLAN_ERROR && i < b.nsets; i++) {
+		const struct backup_set *bs = &b.sets[i];
+		const struct rrset *now = rrset_list_find(&cur, bs->name, bs->type);
+		/* still as the apply left it, or already put back: else drifted */
+		if (!same_values(first(&bs->after), now) && !same_values(first(&bs->before), now)) {
+			struct buf m = BUF_INIT;
+			buf_printf(&m, "restore: %s %s changed since the apply of %s: it holds ",
+				   bs->name, rr_type_name(bs->type), b.time);
+			values_text(&m, now);
+			buf_puts(&m, ", the apply left ");
+			values_text(&m, first(&bs->after));
+			buf_puts(&m, "; nothing is restored (edit the backup or the zone first)");
+			plan_diag(&p, DIAG_ERROR, 1, "drifted", "%s", buf_str(&m));
+			buf_release(&m);
+			p.status = PLAN_ERROR;
+		}
+	}
+	for (size_t i = 0; p.status != PLAN_ERROR && i < b.nsets; i++)
+		if (restore_set(&p, &b.sets[i], rrset_list_find(&cur, b.sets[i].name, b.sets[i].type)) < 0) {
+			plan_diag(&p, DIAG_ERROR, 1, "internal", "out of memory");
+			p.status = PLAN_ERROR;
+		}
+	if (p.status != PLAN_ERROR && p.nchanges)
+		p.status = PLAN_CHANGES;
+	if (p.status == PLAN_CHANGES && !o->dry_run) {
+		size_t applied = 0;
+		const struct zone z = { p.domain, d->zone_id };
+		if (d->prov->ops->apply(h, &z, p.changes, p.nchanges, &applied, &err) < 0 ||
+		    list_sets(d, h, &b, &again, &err) < 0) {
+			plan_diag(&p, DIAG_ERROR, 1, "apply-failed", "%s", err.msg);
+			p.status = PLAN_ERROR;
+		} else {
+			p.status = PLAN_APPLIED;
+			for (size_t i = 0; i < b.nsets; i++)
+				if (!same_values(first(&b.sets[i].before),
+						 rrset_list_find(&again, b.sets[i].name, b.sets[i].type)))
+					p.status = PLAN_ERROR;
+			if (p.status == PLAN_ERROR)
+				plan_diag(&p, DIAG_ERROR, 1, "confirm-failed", "after restoring, "
+					  "provider %s does not hold the backed-up records", d->provider);
+		}
+	}
+	if (o->json) {
+		cJSON *env = render_json_envelope(o->dry_run);
+		if (env && render_json_plan(env, &p) == 0)
+			render_json_print(stdout, env);
+		cJSON_Delete(env);
+	} else {
+		render_text_plan(stdout, &p, o->color);
+	}
+	render_failure_line(stderr, &p);
+	code = p.status == PLAN_ERROR ? 1 : (p.status == PLAN_CHANGES && o->detailed) ? 2 : 0;
+	if (h)
+		d->prov->ops->close(h);
+	rrset_list_release(&cur);
+	rrset_list_release(&again);
+	plan_release(&p);
+	backup_release(&b);
+	return code;
+}
