@@ -104,35 +104,20 @@ int backup_write(const char *dir, const struct domain_config *d, const struct pl
 	cJSON *root = backup_json(d, p, existing, when);
 	char *text = root ? cJSON_Print(root) : NULL;
 	cJSON_Delete(root);
-	struct buf tmp = BUF_INIT, final = BUF_INIT;
-	buf_printf(&tmp, "%s/.backup-XXXXXX", dir);
+	struct buf final = BUF_INIT, body = BUF_INIT;
 	buf_printf(&final, "%s/%.*s-%s-%ld.json", dir, (int)strlen(p->domain) - 1, p->domain,
 		   stamp, (long)getpid());
-	int rc = 0, fd = text && tmp.data && final.data ? mkstemp(tmp.data) : -1;
-	if (fd < 0) {
-		rc = prov_errorf(err, PROV_ERR_RUNTIME, "cannot write a backup in %s: %s", dir,
-				 text ? strerror(errno) : "out of memory");
-		goto out;
-	}
-	size_t len = strlen(text);
-	int ok = fchmod(fd, 0600) == 0 && write(fd, text, len) == (ssize_t)len &&
-		 write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-	int e = errno;
-	if (close(fd) < 0 && ok)
-		ok = 0, e = errno;
-	if (!ok || rename(tmp.data, final.data) < 0) {
-		if (ok)
-			e = errno;
-		unlink(tmp.data);
+	int rc = 0;
+	if (!text || !final.data || buf_printf(&body, "%s\n", text) < 0)
+		rc = prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
+	else if (file_write_atomic(final.data, body.data, body.len, 0600) < 0)
 		rc = prov_errorf(err, PROV_ERR_RUNTIME, "cannot write the backup %s: %s",
-				 final.data, strerror(e));
-		goto out;
-	}
-	*path = buf_detach(&final);
-out:
+				 final.data, strerror(errno));
+	else
+		*path = buf_detach(&final);
 	free(text);
-	buf_release(&tmp);
 	buf_release(&final);
+	buf_release(&body);
 	return rc;
 }
 
@@ -163,18 +148,10 @@ static char *dup_string(const cJSON *o, const char *key)
 int backup_read(const char *file, struct backup *b, struct prov_error *err)
 {
 	memset(b, 0, sizeof *b);
-	FILE *f = fopen(file, "r");
-	struct buf text = BUF_INIT;
-	char chunk[8192];
-	size_t got;
-	if (!f)
+	cJSON *root = json_file_read(file);
+	if (!root && errno)
 		return prov_errorf(err, PROV_ERR_RUNTIME, "%s: cannot read the backup: %s", file,
 				   strerror(errno));
-	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && text.len < 64 * 1024 * 1024)
-		buf_add(&text, chunk, got);
-	fclose(f);
-	cJSON *root = cJSON_Parse(buf_str(&text));
-	buf_release(&text);
 	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
 	const cJSON *sets = cJSON_GetObjectItemCaseSensitive(root, "sets"), *s;
 	int rc = 0;

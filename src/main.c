@@ -16,6 +16,7 @@
 
 #include "backup.h"
 #include "commands.h"
+#include "saved_plan.h"
 #include "config.h"
 #include "plan.h"
 #include "render.h"
@@ -28,6 +29,8 @@ struct session {
 	struct resolver *resolver;
 	void **handles; /* per provider block, opened on first use */
 	cJSON *json;
+	cJSON *saved;     /* --out: the plan file being made */
+	int saved_failed;
 	int color;
 };
 
@@ -40,6 +43,7 @@ static void usage(FILE *out)
 		"       provision smtp-test [OPTIONS] [DOMAIN]     test SMTP/IMAP settings\n"
 		"       provision dmarc-report [OPTIONS] FILE|DIR...  digest DMARC aggregate reports\n"
 		"       provision restore [--dry-run] BACKUP.json  put back what an apply replaced\n"
+		"       provision apply PLAN.json                  apply a plan saved by --dry-run --out\n"
 		"       provision --help | --version\n"
 		"\n"
 		"options:\n"
@@ -51,6 +55,8 @@ static void usage(FILE *out)
 		"      --nameserver HOST[:PORT]  with check: ask this server (repeatable)\n"
 		"      --wait DURATION        with check: keep checking up to 90s, 30m, 2h\n"
 		"      --lock-timeout DURATION  wait this long for a zone file another run holds (30s)\n"
+		"      --out PLAN.json        with --dry-run: save the plan for provision apply\n"
+		"      --max-age DURATION     with apply: refuse an older plan (default 24h)\n"
 		"      --resolve              with dmarc-report: reverse names of the sources\n"
 		"      --recommend DOMAIN     with dmarc-report: is DOMAIN ready for the next policy\n"
 		"      --imap[=DOMAIN]        with dmarc-report: read the rua mailbox (smtp.imap)\n"
@@ -76,6 +82,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "nameserver", required_argument, NULL, 's' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "lock-timeout", required_argument, NULL, 'L' },
+		{ "out", required_argument, NULL, 'O' },
+		{ "max-age", required_argument, NULL, 'G' },
 		{ "to", required_argument, NULL, 't' },
 		{ "confirm", no_argument, NULL, 'C' },
 		{ "resolve", no_argument, NULL, 'R' },
@@ -91,6 +99,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	int c;
 	o->config = "provision.cfg";
 	o->lock_timeout_s = 30;
+	o->max_age_s = 24 * 3600;
 	/* GNU getopt permutes: options may come before or after the command
 	 * word and the domains ("provision check -c x.cfg example.com"). */
 	while ((c = getopt_long(argc, argv, "c:nvhV", longopts, NULL)) != -1) {
@@ -121,6 +130,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (o->lock_timeout_s < 0)
 				o->lock_timeout_s = 0;
 			break;
+		case 'O': o->out = optarg; break;
+		case 'G':
+			if ((o->max_age_s = duration_seconds(optarg)) < 0)
+				return usage_error("--max-age takes a duration such as 24h, not '%s'", optarg);
+			break;
 		case 't': o->to = optarg; break;
 		case 'C': o->confirm = 1; break;
 		case 'R': o->resolve = 1; break;
@@ -136,7 +150,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	int i = optind;
 	if (i < argc && (strcmp(argv[i], "check") == 0 || strcmp(argv[i], "smtp-test") == 0 ||
-			 strcmp(argv[i], "dmarc-report") == 0 || strcmp(argv[i], "restore") == 0))
+			 strcmp(argv[i], "dmarc-report") == 0 || strcmp(argv[i], "restore") == 0 ||
+			 strcmp(argv[i], "apply") == 0))
 		o->command = argv[i++];
 	for (; i < argc; i++)
 		if (strv_push(&o->domains, argv[i]) < 0)
@@ -155,6 +170,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	if ((o->resolve || o->recommend || o->imap || o->since || o->mark_seen) && !report)
 		return usage_error("%s", "--resolve, --recommend, --imap, --since and --mark-seen go "
 				   "with the dmarc-report command");
+	if (o->out && (!o->dry_run || o->command))
+		return usage_error("%s", "--out PLAN.json goes with --dry-run");
 	if ((o->since || o->mark_seen) && !o->imap)
 		return usage_error("%s", "--since and --mark-seen go with --imap");
 	return -1;
@@ -307,6 +324,8 @@ static int process_domain(struct session *s, struct domain_config *d)
 		plan_fail(&p, d, "internal", "out of memory");
 	else if (!s->o->dry_run && p.status == PLAN_CHANGES)
 		apply_plan(s, d, h, &p, &existing);
+	if (s->saved && saved_plan_add(s->saved, &p, &existing) < 0)
+		s->saved_failed = 1;
 	if (s->json)
 		render_json_plan(s->json, &p);
 	else
@@ -336,6 +355,8 @@ static int run(struct session *s)
 	}
 	if (o->command && strcmp(o->command, "restore") == 0)
 		return cmd_restore(o, &s->cfg);
+	if (o->command && strcmp(o->command, "apply") == 0)
+		return cmd_apply_plan(o, &s->cfg);
 	for (char **dn = o->domains; dn && *dn; dn++)
 		if (!config_find_domain(&s->cfg, *dn)) {
 			fprintf(stderr, "provision: domain '%s' is not in %s\n", *dn, o->config);
@@ -355,6 +376,10 @@ static int run(struct session *s)
 		return rc;
 	if (o->json && !(s->json = render_json_envelope(o->dry_run)))
 		return 1;
+	if (o->out && !(s->saved = saved_plan_new(s->cfg.file, &err))) {
+		fprintf(stderr, "provision: %s\n", err.msg);
+		return 1;
+	}
 	for (size_t i = 0; i < s->cfg.ndomains; i++) {
 		struct domain_config *d = &s->cfg.domains[i];
 		if (!selected(o, d))
@@ -365,6 +390,10 @@ static int run(struct session *s)
 	}
 	if (s->json && render_json_print(stdout, s->json) < 0)
 		worst = 1;
+	if (s->saved && (s->saved_failed || saved_plan_write(o->out, s->saved, &err) < 0)) {
+		fprintf(stderr, "provision: %s\n", err.set ? err.msg : "out of memory");
+		worst = 1;
+	}
 	if (o->verbose) {
 		struct resolver_stats st;
 		resolver_get_stats(s->resolver, &st);
@@ -381,6 +410,7 @@ static void session_release(struct session *s)
 	free(s->handles);
 	resolver_free(s->resolver);
 	cJSON_Delete(s->json);
+	cJSON_Delete(s->saved);
 	config_release(&s->cfg);
 }
 

@@ -31,6 +31,7 @@ enum plan_status {
 	PLAN_APPLIED,
 	PLAN_REFUSED,
 	PLAN_ERROR,
+	PLAN_DRIFTED, /* apply PLAN.json: the record sets changed since the plan */
 };
 
 struct plan {

@@ -397,6 +397,7 @@ int plan_exit_code(const struct plan *p, int detailed)
 {
 	switch (p->status) {
 	case PLAN_ERROR: return 1;
+	case PLAN_DRIFTED: return 1;
 	case PLAN_REFUSED: return 3;
 	case PLAN_CHANGES: return detailed ? 2 : 0;
 	default: return 0;
@@ -406,6 +407,6 @@ int plan_exit_code(const struct plan *p, int detailed)
 const char *plan_status_name(enum plan_status s)
 {
 	static const char *const names[] = { "in_sync", "changes", "applied",
-					     "refused", "error" };
+					     "refused", "error", "drifted" };
 	return names[s];
 }

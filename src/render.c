@@ -72,6 +72,7 @@ void render_text_plan(FILE *out, const struct plan *p, int color)
 	case PLAN_APPLIED: fprintf(out, "applied %zu change%s\n", p->nchanges, p->nchanges == 1 ? "" : "s"); break;
 	case PLAN_REFUSED: fprintf(out, "refused\n"); break;
 	case PLAN_ERROR: fprintf(out, "error\n"); break;
+	case PLAN_DRIFTED: fprintf(out, "drifted\n"); break;
 	}
 	for (size_t i = 0; i < p->nchanges; i++)
 		print_change(out, &p->changes[i], color);
@@ -97,7 +98,7 @@ void render_text_plan(FILE *out, const struct plan *p, int color)
 
 void render_failure_line(FILE *out, const struct plan *p)
 {
-	if (p->status != PLAN_ERROR && p->status != PLAN_REFUSED)
+	if (p->status != PLAN_ERROR && p->status != PLAN_REFUSED && p->status != PLAN_DRIFTED)
 		return;
 	size_t n = strlen(p->domain);
 	if (n > 1 && p->domain[n - 1] == '.')

@@ -2,10 +2,17 @@
  * util.c - names and string arrays.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <cJSON.h>
+
+#include "provision/buf.h"
 #include "provision/util.h"
 
 char *xstrdup(const char *s)
@@ -82,4 +89,52 @@ int strv_push(char ***v, const char *s)
 	nv[n + 1] = NULL;
 	*v = nv;
 	return 0;
+}
+
+int file_write_atomic(const char *path, const char *data, size_t len, unsigned mode)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+	size_t n = strlen(path) + 16;
+	char *tmp = malloc(n);
+	if (!tmp) {
+		errno = ENOMEM;
+		return -1;
+	}
+	snprintf(tmp, n, "%.*s.%s-XXXXXX", (int)dl, path, path + dl);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		free(tmp);
+		return -1;
+	}
+	int ok = fchmod(fd, (mode_t)mode) == 0 && write(fd, data, len) == (ssize_t)len &&
+		 fsync(fd) == 0;
+	int e = errno;
+	if (close(fd) < 0 && ok)
+		ok = 0, e = errno;
+	if (ok && rename(tmp, path) < 0)
+		ok = 0, e = errno;
+	if (!ok)
+		unlink(tmp);
+	free(tmp);
+	errno = e;
+	return ok ? 0 : -1;
+}
+
+struct cJSON *json_file_read(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct buf text = BUF_INIT;
+	char chunk[8192];
+	size_t got;
+	if (!f)
+		return NULL;
+	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && text.len < 256u * 1024 * 1024)
+		buf_add(&text, chunk, got);
+	int bad = ferror(f), e = errno;
+	fclose(f);
+	cJSON *doc = bad ? NULL : cJSON_Parse(buf_str(&text));
+	buf_release(&text);
+	errno = bad ? e : 0;
+	return doc;
 }

@@ -20,4 +20,13 @@ void strv_free(char **v);
 size_t strv_len(char *const *v);
 int strv_push(char ***v, const char *s); /* copies s; 0 or -1 */
 
+/* Write data to path whole or not at all: a temporary file in path's
+ * directory (.NAME-XXXXXX), mode, fsync, rename. 0, or -1 with errno set
+ * (the temporary file removed). */
+int file_write_atomic(const char *path, const char *data, size_t len, unsigned mode);
+/* A JSON file parsed with cJSON (at most 256 MB read); NULL with errno set
+ * when it cannot be read (errno 0: read, but not JSON). Caller frees with
+ * cJSON_Delete. */
+struct cJSON *json_file_read(const char *path);
+
 #endif
