@@ -7,6 +7,7 @@
  * since). JSON through cJSON; the file is written as a temporary file in
  * the same directory, fsync'd, mode 0600, then renamed: never half there.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -209,4 +210,95 @@ void backup_release(struct backup *b)
 	free(b->provider);
 	free(b->time);
 	memset(b, 0, sizeof *b);
+}
+
+/* ---- drift: what changed since provision last wrote ---------------------- */
+
+/* The newest backup of domain (no trailing dot) in dir, or NULL: the names
+ * are <domain>-<UTC stamp>-<pid>.json, so the greatest name is the newest. */
+static char *newest_backup(const char *dir, const char *domain, size_t dlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char *best = NULL;
+	while (d && (de = readdir(d))) {
+		const char *n = de->d_name;
+		size_t len = strlen(n);
+		if (strncmp(n, domain, dlen) != 0 || n[dlen] != '-' || n[dlen + 1] < '0' ||
+		    n[dlen + 1] > '9' || len < 5 || strcmp(n + len - 5, ".json") != 0)
+			continue;
+		if (!best || strcmp(n, best) > 0) {
+			free(best);
+			best = strdup(n);
+		}
+	}
+	if (d)
+		closedir(d);
+	if (!best)
+		return NULL;
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "%s/%s", dir, best);
+	free(best);
+	return buf_detach(&b);
+}
+
+static cJSON *value_list(const struct rrset *s)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; a && s && s->values && s->values[i]; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(s->values[i]));
+	return a;
+}
+
+static int same_values(const struct rrset *a, const struct rrset *b)
+{
+	size_t na = a && a->values ? strv_len(a->values) : 0;
+	size_t nb = b && b->values ? strv_len(b->values) : 0;
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++) {
+		int found = 0;
+		for (size_t k = 0; k < nb && !found; k++)
+			found = strcmp(a->values[i], b->values[k]) == 0;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+struct cJSON *backup_drift(const char *dir, struct plan *p, const struct rrset_list *existing)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t dlen = strlen(p->domain);
+	if (dlen && p->domain[dlen - 1] == '.')
+		dlen--;
+	char *file = arr && dir ? newest_backup(dir, p->domain, dlen) : NULL;
+	struct backup b;
+	struct prov_error err = PROV_ERROR_INIT;
+	if (!file || backup_read(file, &b, &err) < 0) {
+		free(file);
+		return arr;
+	}
+	for (size_t i = 0; i < b.nsets; i++) {
+		const struct backup_set *bs = &b.sets[i];
+		const struct rrset *now = rrset_list_find(existing, bs->name, bs->type);
+		const struct rrset *wrote = bs->after.n ? &bs->after.v[0] : NULL;
+		if (same_values(wrote, now))
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddItemToArray(arr, o);
+		cJSON_AddStringToObject(o, "name", bs->name);
+		cJSON_AddStringToObject(o, "type", rr_type_name(bs->type));
+		cJSON_AddStringToObject(o, "written", b.time);
+		cJSON_AddItemToObject(o, "was", value_list(wrote));
+		cJSON_AddItemToObject(o, "now", value_list(now));
+		plan_diag(p, DIAG_WARNING, 0, "drift", "drift: %s %s is not what provision wrote on %s "
+			  "(%zu value(s) then, %zu now): edited outside provision (backup %s)",
+			  bs->name, rr_type_name(bs->type), b.time,
+			  wrote && wrote->values ? strv_len(wrote->values) : 0,
+			  now && now->values ? strv_len(now->values) : 0, file);
+	}
+	backup_release(&b);
+	free(file);
+	return arr;
 }

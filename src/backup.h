@@ -31,6 +31,12 @@ struct backup {
 	size_t nsets;
 };
 
+/* The managed sets that differ from what provision itself last wrote for
+ * p's domain (the "after" of its newest backup in dir): a JSON array of
+ * { name, type, written, now }, also each a warning "drift" in p. An empty
+ * array when nothing differs or no backup is known; NULL on no memory. */
+struct cJSON *backup_drift(const char *dir, struct plan *p, const struct rrset_list *existing);
+
 /* Read a backup file; PROV_ERR_RUNTIME with err naming the file. */
 int backup_read(const char *file, struct backup *b, struct prov_error *err);
 void backup_release(struct backup *b);

@@ -322,14 +322,24 @@ static int process_domain(struct session *s, struct domain_config *d)
 		plan_fail(&p, d, "provider-error", err.msg);
 	else if (plan_build(d, &existing, s->resolver, !s->o->dry_run, &p) < 0)
 		plan_fail(&p, d, "internal", "out of memory");
-	else if (!s->o->dry_run && p.status == PLAN_CHANGES)
+	/* what changed since provision last wrote: before this run writes */
+	cJSON *drift = p.status == PLAN_ERROR ? NULL
+		       : backup_drift(s->cfg.backup_dir, &p, &existing);
+	if (!s->o->dry_run && p.status == PLAN_CHANGES)
 		apply_plan(s, d, h, &p, &existing);
 	if (s->saved && saved_plan_add(s->saved, &p, &existing) < 0)
 		s->saved_failed = 1;
-	if (s->json)
-		render_json_plan(s->json, &p);
-	else
+	if (s->json && render_json_plan(s->json, &p) == 0) {
+		cJSON *doms = cJSON_GetObjectItemCaseSensitive(s->json, "domains");
+		cJSON *last = cJSON_GetArrayItem(doms, cJSON_GetArraySize(doms) - 1);
+		if (last && drift)
+			cJSON_AddItemToObject(last, "drift", drift), drift = NULL;
+		else if (last)
+			cJSON_AddNullToObject(last, "drift");
+	} else if (!s->json) {
 		render_text_plan(stdout, &p, s->color);
+	}
+	cJSON_Delete(drift);
 	render_failure_line(stderr, &p);
 	int code = plan_exit_code(&p, s->o->detailed);
 	rrset_list_release(&existing);

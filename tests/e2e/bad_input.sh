@@ -78,12 +78,18 @@ rmdir "$T/zones/example.com.zone.bak"
 # a read-only zone directory, for a user who may not write there
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	mkdir -p "$T/ro/zones" && cp "$T/orig.zone" "$T/ro/zones/example.com.zone"
-	cp "$T/zones.cfg" "$T/ro/zones.cfg"
+	# the backups may go somewhere writable: the zone directory is the point
+	mkdir -p "$T/ro-backups" && chmod 777 "$T/ro-backups"
+	{ echo "backup_dir = \"$T/ro-backups\";"; cat "$T/zones.cfg"; } >"$T/ro/zones.cfg"
 	chmod 755 "$T" "$T/ro" && chmod 555 "$T/ro/zones" && chmod 644 "$T/ro/zones/example.com.zone"
 	expect_exit 1 "apply into a read-only directory" setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$PROVISION" -c "$T/ro/zones.cfg" --resolver "$KNOT_ADDR" example.com
 	grep_file "cannot write zones/example.com.zone: Permission denied" "$T/out" "error names the zone and the cause"
 	expect_same_file "$T/ro/zones/example.com.zone" "$T/orig.zone" "zone byte-identical in a read-only directory"
+	expect_exit 1 "no backup directory that can be made: nothing written" setpriv --reuid=65534 \
+		--regid=65534 --clear-groups "$PROVISION" -c "$T/zones.cfg" --resolver "$KNOT_ADDR" example.com
+	grep_file "cannot \(make the backup directory\|write the backup\) .*provision-backups.*: Permission denied" "$T/out" \
+		"the backup failure names the directory"
 	chmod 755 "$T/ro/zones"
 else
 	ok "read-only directory: skipped (needs root and setpriv to switch to an unprivileged user)"

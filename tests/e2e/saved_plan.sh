@@ -50,6 +50,21 @@ grep_file "pb.test. (provider local): applied 4 changes" "$T/out" "pb.test appli
 expect_exit 0 "in sync afterwards" P --dry-run --detailed-exitcode
 check "the backups of the apply are there" [ "$(ls "$T"/provision-backups/*.json | wc -l)" -eq 2 ]
 
+# ---- drift: a managed record that is not what provision last wrote ----
+sed -i 's/p=quarantine;/p=none;/' "$T/zones/pb.test.zone"
+expect_exit 0 "dry run after a hand edit of pb.test's DMARC" P --dry-run --format json
+check "drift: pb.test's _dmarc, with what was written and what is there; pa.test none" python3 - "$T/out" <<'PY'
+import json, sys
+d = {x["domain"]: x for x in json.load(open(sys.argv[1]))["domains"]}
+assert d["pa.test."]["drift"] == [], d["pa.test."]["drift"]
+dr = d["pb.test."]["drift"]
+assert len(dr) == 1 and dr[0]["name"] == "_dmarc.pb.test." and dr[0]["type"] == "TXT", dr
+assert dr[0]["was"][0].startswith("v=DMARC1; p=quarantine;") and dr[0]["now"][0].startswith("v=DMARC1; p=none;"), dr
+assert any(g["code"] == "drift" and g["severity"] == "warning" for g in d["pb.test."]["diagnostics"])
+PY
+P --dry-run >"$T/out" 2>&1
+grep_file "warning: drift: _dmarc.pb.test. TXT is not what provision wrote on" "$T/out" "text: the drift warning"
+
 # ---- drift between plan and apply: that domain refused, the other applied ----
 for z in pa.test pb.test; do cp "$T/$z.orig" "$T/zones/$z.zone"; done
 expect_exit 0 "plan again" P --dry-run --out "$T/plan2.json"
