@@ -25,8 +25,9 @@
  * answer was lost is never resent blindly: the zone is read again and only
  * what is still missing is sent.
  *
- * Requests per domain: a dry run, or an apply in sync, 1; an apply 2 (the
- * listing and one PATCH) plus 2 per set rewritten (GET, PUT); the listing
+ * Requests per domain: a dry run, or an apply in sync, 1; an apply 3 (the
+ * listing, the listing again that the core makes right before the write
+ * (apply.c), and one PATCH) plus 2 per set rewritten (GET, PUT); the listing
  * that confirms an apply is answered from what was written. A token bucket
  * keeps under GoDaddy's 60 requests a minute per key; 429 answers
  * (Retry-After, or the body's retryAfterSec) and 409 (zone busy right after

@@ -1064,6 +1064,7 @@ const struct provider_ops provider_rfc2136 = {
 	.keys = r2_keys,
 	.min_ttl = 0,
 	.ttl_per_record = 0, /* one TTL per RRset (RFC 2181 §5.2) */
+	.conditional_writes = 1, /* prerequisites assert the sets read */
 	.open = r2_open,
 	.list = r2_list,
 	.apply = r2_apply,

@@ -1745,6 +1745,7 @@ const struct provider_ops provider_route53 = {
 	.name = "route53",
 	.keys = r53_keys,
 	.min_ttl = 0, /* Route 53 takes 0 to 2147483647 */
+	.conditional_writes = 1, /* exact DELETE of what was read, CREATE */
 	.open = r53_open,
 	.list = r53_list,
 	.apply = r53_apply,

@@ -590,6 +590,38 @@ static int is_class_or_ttl(const char *t, size_t n)
 	       (n > 5 && !strncasecmp(t, "CLASS", 5));
 }
 
+/* Where the rdata of the entry t[from, end) begins (after its owner, TTL,
+ * class and type, and the blanks after them), or (size_t)-1. */
+static size_t rdata_at(const char *t, size_t from, size_t end, int blank_owner)
+{
+	size_t p = from, a, b;
+	int k = 0;
+	if (!blank_owner && next_token(t, &p, end, &a, &b) < 0)
+		return (size_t)-1;
+	do {
+		if (next_token(t, &p, end, &a, &b) < 0 || k++ > 2)
+			return (size_t)-1;
+	} while (is_class_or_ttl(t + a, b - a));
+	while (p < end && (t[p] == ' ' || t[p] == '\t'))
+		p++;
+	return p < end && t[p] != '\n' && t[p] != ';' ? p : (size_t)-1;
+}
+
+/* An entry replaced in place keeps its own owner, TTL, class and type text
+ * when its owner, TTL and type stay: only the rdata is new. So a value put
+ * back (provision restore) gives back the line's original bytes. */
+static int put_replacement(struct buf *out, const char *t, const struct entry *e)
+{
+	size_t ro = e->blank_owner ? (size_t)-1 : rdata_at(t, e->start, e->end, 0);
+	size_t rn = rdata_at(e->repl, 0, strlen(e->repl), 0);
+	if (ro == (size_t)-1 || rn == (size_t)-1 || memchr(t + e->start, '(', ro - e->start) ||
+	    ldns_rr_ttl(e->rr) != ldns_rr_ttl(e->repl_rr) ||
+	    ldns_rr_get_type(e->rr) != ldns_rr_get_type(e->repl_rr) ||
+	    ldns_dname_compare(ldns_rr_owner(e->rr), ldns_rr_owner(e->repl_rr)) != 0)
+		return buf_puts(out, e->repl);
+	return buf_add(out, t + e->start, ro - e->start) || buf_puts(out, e->repl + rn) ? -1 : 0;
+}
+
 /* Byte span of the serial token in the SOA entry's text. */
 static int soa_serial_span(const char *t, const struct entry *e, size_t *s0,
 			   size_t *s1)
@@ -696,7 +728,7 @@ static int build_text(const struct zf_file *f, const struct zone_text *zt,
 		cur = e->end;
 		if (e->deleted)
 			continue;
-		if (e->repl ? buf_puts(out, e->repl) :
+		if (e->repl ? put_replacement(out, f->text, e) :
 		    put_entry(out, f->text, e, last_owner, soa,
 			      (long)i == soa->idx))
 			return -1;
@@ -975,6 +1007,7 @@ static const char *const zf_keys[] = { "directory", NULL };
 const struct provider_ops provider_zonefile = {
 	.name = "zonefile",
 	.keys = zf_keys,
+	.conditional_writes = 1, /* the lock is held from list() to apply() */
 	.open = zf_open,
 	.list = zf_list,
 	.apply = zf_apply,

@@ -250,22 +250,6 @@ static cJSON *value_list(const struct rrset *s)
 	return a;
 }
 
-static int same_values(const struct rrset *a, const struct rrset *b)
-{
-	size_t na = a && a->values ? strv_len(a->values) : 0;
-	size_t nb = b && b->values ? strv_len(b->values) : 0;
-	if (na != nb)
-		return 0;
-	for (size_t i = 0; i < na; i++) {
-		int found = 0;
-		for (size_t k = 0; k < nb && !found; k++)
-			found = strcmp(a->values[i], b->values[k]) == 0;
-		if (!found)
-			return 0;
-	}
-	return 1;
-}
-
 struct cJSON *backup_drift(const char *dir, struct plan *p, const struct rrset_list *existing)
 {
 	cJSON *arr = cJSON_CreateArray();
@@ -283,7 +267,7 @@ struct cJSON *backup_drift(const char *dir, struct plan *p, const struct rrset_l
 		const struct backup_set *bs = &b.sets[i];
 		const struct rrset *now = rrset_list_find(existing, bs->name, bs->type);
 		const struct rrset *wrote = bs->after.n ? &bs->after.v[0] : NULL;
-		if (same_values(wrote, now))
+		if (rrset_same(wrote, now, 0))
 			continue;
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddItemToArray(arr, o);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "apply.h"
 #include "backup.h"
 #include "commands.h"
 #include "saved_plan.h"
@@ -258,41 +259,21 @@ static void plan_fail(struct plan *p, const struct domain_config *d,
 static int list_zone(struct session *s, struct domain_config *d, void *h,
 		     struct rrset_list *rrs, struct prov_error *err)
 {
-	char **names = plan_managed_names(d);
-	char *zone = dname_fqdn(d->name);
-	const struct zone z = { zone, d->zone_id };
-	int rc = (names && zone) ? d->prov->ops->list(h, &z, names, rrs, err) :
-		 prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
-	logv(s, "%s: listed the managed names through provider %s", zone ? zone : d->name, d->provider);
-	strv_free(names);
-	free(zone);
+	int rc = domain_list(d, h, NULL, rrs, err);
+	logv(s, "%s: listed the managed names through provider %s", d->name, d->provider);
 	return rc;
 }
 
-/* Keep the sets the plan changes, then apply it, then list again and plan
- * again: nothing may be pending. No backup, no write. */
+/* Write the plan (apply.c: checked again, backed up), then list again and
+ * plan again: nothing may be pending. */
 static void apply_plan(struct session *s, struct domain_config *d, void *h,
 		       struct plan *p, const struct rrset_list *existing)
 {
 	struct prov_error err = PROV_ERROR_INIT;
 	struct rrset_list after = { 0 };
 	struct plan again;
-	size_t applied = 0;
-	char *backup = NULL;
-	if (backup_write(s->cfg.backup_dir, d, p, existing, &backup, &err) < 0) {
-		plan_fail(p, d, "backup-failed", err.msg);
+	if (plan_write(s->cfg.backup_dir, d, h, p, existing, NULL, 1, s->o->verbose) < 0)
 		return;
-	}
-	logv(s, "%s: backup of the record sets to change: %s", p->domain, backup);
-	free(backup);
-	logv(s, "%s: applying through provider %s", p->domain, d->provider);
-	const struct zone z = { p->domain, d->zone_id };
-	if (d->prov->ops->apply(h, &z, p->changes, p->nchanges, &applied, &err) < 0) {
-		plan_fail(p, d, "apply-failed", err.msg);
-		plan_diag(p, DIAG_INFO, 0, "applied", "%zu of %zu changes were applied",
-			  applied, p->nchanges);
-		return;
-	}
 	if (list_zone(s, d, h, &after, &err) < 0) {
 		plan_fail(p, d, "confirm-failed", err.msg);
 		goto out;

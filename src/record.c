@@ -97,6 +97,42 @@ const struct rrset *rrset_list_find(const struct rrset_list *l,
 	return find_set(l, name, type);
 }
 
+static size_t nvalues(const struct rrset *s)
+{
+	size_t n = 0;
+	while (s && s->values && s->values[n])
+		n++;
+	return n;
+}
+
+int rrset_same(const struct rrset *a, const struct rrset *b, int with_ttls)
+{
+	size_t na = nvalues(a), nb = nvalues(b);
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++) {
+		int found = 0;
+		for (size_t k = 0; k < nb && !found; k++)
+			found = strcmp(a->values[i], b->values[k]) == 0 &&
+				(!with_ttls || rrset_value_ttl(a, a->values[i]) ==
+						       rrset_value_ttl(b, b->values[k]));
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+int rrset_text(struct buf *out, const struct rrset *s, int with_ttls)
+{
+	int rc = nvalues(s) ? 0 : buf_puts(out, "(nothing)");
+	for (size_t i = 0; rc == 0 && i < nvalues(s); i++) {
+		rc = buf_printf(out, "%s\"%s\"", i ? ", " : "", s->values[i]);
+		if (rc == 0 && with_ttls)
+			rc = buf_printf(out, " (ttl %u)", (unsigned)rrset_value_ttl(s, s->values[i]));
+	}
+	return rc;
+}
+
 int rrset_list_has_other(const struct rrset_list *l, const char *name,
 			 uint16_t except_type)
 {

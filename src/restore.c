@@ -16,6 +16,7 @@
 
 #include <cJSON.h>
 
+#include "apply.h"
 #include "backup.h"
 #include "commands.h"
 #include "render.h"
@@ -36,17 +37,6 @@ static const struct rrset *first(const struct rrset_list *l)
 	return l->n ? &l->v[0] : NULL;
 }
 
-/* "a", "b" of a set's values, for messages. */
-static void values_text(struct buf *b, const struct rrset *s)
-{
-	if (!s || !s->values || !s->values[0]) {
-		buf_puts(b, "(nothing)");
-		return;
-	}
-	for (size_t i = 0; s->values[i]; i++)
-		buf_printf(b, "%s\"%s\"", i ? ", " : "", s->values[i]);
-}
-
 static int push(struct plan *p, enum change_action a, const char *name, uint16_t type,
 		uint32_t ttl, const char *before, const char *after)
 {
@@ -63,40 +53,40 @@ static int push(struct plan *p, enum change_action a, const char *name, uint16_t
 static int restore_set(struct plan *p, const struct backup_set *bs, const struct rrset *cur)
 {
 	const struct rrset *want = first(&bs->before);
-	for (size_t i = 0; cur && cur->values && cur->values[i]; i++)
-		if (!has_value(want, cur->values[i]) &&
-		    push(p, CHANGE_DELETE, bs->name, bs->type, rrset_value_ttl(cur, cur->values[i]),
-			 cur->values[i], NULL) < 0)
-			return -1;
-	for (size_t i = 0; want && want->values && want->values[i]; i++) {
+	size_t ng = 0, nb = 0, k;
+	size_t ncur = cur && cur->values ? strv_len(cur->values) : 0;
+	size_t nwant = want && want->values ? strv_len(want->values) : 0;
+	const char **gone = calloc(ncur + 1, sizeof *gone), **back = calloc(nwant + 1, sizeof *back);
+	int rc = gone && back ? 0 : -1;
+	for (size_t i = 0; rc == 0 && i < ncur; i++)
+		if (!has_value(want, cur->values[i]))
+			gone[ng++] = cur->values[i];
+	for (size_t i = 0; rc == 0 && i < nwant; i++) {
 		const char *v = want->values[i];
 		uint32_t ttl = rrset_value_ttl(want, v);
-		if (!has_value(cur, v)) {
-			if (push(p, CHANGE_CREATE, bs->name, bs->type, ttl, NULL, v) < 0)
-				return -1;
-		} else if (rrset_value_ttl(cur, v) != ttl &&
-			   push(p, CHANGE_UPDATE, bs->name, bs->type, ttl, v, v) < 0) {
-			return -1;
-		}
+		if (!has_value(cur, v))
+			back[nb++] = v;
+		else if (rrset_value_ttl(cur, v) != ttl)
+			rc = push(p, CHANGE_UPDATE, bs->name, bs->type, ttl, v, v);
 	}
-	return 0;
+	/* a value the apply replaced goes back in its place (an update), so a
+	 * zone file gets its own line back */
+	for (k = 0; rc == 0 && k < ng && k < nb; k++)
+		rc = push(p, CHANGE_UPDATE, bs->name, bs->type, rrset_value_ttl(want, back[k]),
+			  gone[k], back[k]);
+	for (size_t i = k; rc == 0 && i < ng; i++)
+		rc = push(p, CHANGE_DELETE, bs->name, bs->type, rrset_value_ttl(cur, gone[i]),
+			  gone[i], NULL);
+	for (size_t i = k; rc == 0 && i < nb; i++)
+		rc = push(p, CHANGE_CREATE, bs->name, bs->type, rrset_value_ttl(want, back[i]),
+			  NULL, back[i]);
+	free(gone);
+	free(back);
+	return rc;
 }
 
-/* 1 when cur holds exactly the values of want (TTLs aside). */
-static int same_values(const struct rrset *want, const struct rrset *cur)
-{
-	size_t nw = want && want->values ? strv_len(want->values) : 0;
-	size_t nc = cur && cur->values ? strv_len(cur->values) : 0;
-	if (nw != nc)
-		return 0;
-	for (size_t i = 0; i < nw; i++)
-		if (!has_value(cur, want->values[i]))
-			return 0;
-	return 1;
-}
-
-static int list_sets(const struct domain_config *d, void *h, const struct backup *b,
-		     struct rrset_list *out, struct prov_error *err)
+/* The backup's names, each once; NULL on no memory. */
+static char **backup_names(const struct backup *b)
 {
 	char **names = NULL;
 	for (size_t i = 0; i < b->nsets; i++) {
@@ -105,13 +95,10 @@ static int list_sets(const struct domain_config *d, void *h, const struct backup
 			seen = dname_equal(*n, b->sets[i].name);
 		if (!seen && strv_push(&names, b->sets[i].name) < 0) {
 			strv_free(names);
-			return prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
+			return NULL;
 		}
 	}
-	const struct zone z = { b->domain, d->zone_id };
-	int rc = d->prov->ops->list(h, &z, names, out, err);
-	strv_free(names);
-	return rc;
+	return names;
 }
 
 int cmd_restore(const struct options *o, struct config *cfg)
@@ -135,13 +122,17 @@ int cmd_restore(const struct options *o, struct config *cfg)
 	struct plan p = { 0 };
 	struct rrset_list cur = { 0 }, again = { 0 };
 	void *h = NULL;
+	char **names = backup_names(&b);
 	p.domain = dname_fqdn(b.domain);
 	p.provider = d->provider;
 	p.status = PLAN_IN_SYNC;
 	d->prov->verbose = o->verbose;
 	d->prov->wait_s = o->wait_s;
 	d->prov->lock_timeout_s = o->lock_timeout_s;
-	if (d->prov->ops->open(d->prov, &h, &err) < 0 || list_sets(d, h, &b, &cur, &err) < 0) {
+	if (!names)
+		prov_errorf(&err, PROV_ERR_NOMEM, "out of memory");
+	if (!names || d->prov->ops->open(d->prov, &h, &err) < 0 ||
+	    domain_list(d, h, names, &cur, &err) < 0) {
 		plan_diag(&p, DIAG_ERROR, 1, "provider-error", "%s", err.msg);
 		p.status = PLAN_ERROR;
 	}
@@ -149,13 +140,13 @@ int cmd_restore(const struct options *o, struct config *cfg)
 		const struct backup_set *bs = &b.sets[i];
 		const struct rrset *now = rrset_list_find(&cur, bs->name, bs->type);
 		/* still as the apply left it, or already put back: else drifted */
-		if (!same_values(first(&bs->after), now) && !same_values(first(&bs->before), now)) {
+		if (!rrset_same(first(&bs->after), now, 0) && !rrset_same(first(&bs->before), now, 0)) {
 			struct buf m = BUF_INIT;
 			buf_printf(&m, "restore: %s %s changed since the apply of %s: it holds ",
 				   bs->name, rr_type_name(bs->type), b.time);
-			values_text(&m, now);
+			rrset_text(&m, now, 0);
 			buf_puts(&m, ", the apply left ");
-			values_text(&m, first(&bs->after));
+			rrset_text(&m, first(&bs->after), 0);
 			buf_puts(&m, "; nothing is restored (edit the backup or the zone first)");
 			plan_diag(&p, DIAG_ERROR, 1, "drifted", "%s", buf_str(&m));
 			buf_release(&m);
@@ -170,17 +161,18 @@ int cmd_restore(const struct options *o, struct config *cfg)
 	if (p.status != PLAN_ERROR && p.nchanges)
 		p.status = PLAN_CHANGES;
 	if (p.status == PLAN_CHANGES && !o->dry_run) {
-		size_t applied = 0;
-		const struct zone z = { p.domain, d->zone_id };
-		if (d->prov->ops->apply(h, &z, p.changes, p.nchanges, &applied, &err) < 0 ||
-		    list_sets(d, h, &b, &again, &err) < 0) {
-			plan_diag(&p, DIAG_ERROR, 1, "apply-failed", "%s", err.msg);
+		/* just read and compared: backed up (a restore can be undone too),
+		 * then written */
+		if (plan_write(cfg->backup_dir, d, h, &p, &cur, names, 0, o->verbose) < 0)
+			p.status = PLAN_ERROR;
+		else if (domain_list(d, h, names, &again, &err) < 0) {
+			plan_diag(&p, DIAG_ERROR, 1, "confirm-failed", "%s", err.msg);
 			p.status = PLAN_ERROR;
 		} else {
 			p.status = PLAN_APPLIED;
 			for (size_t i = 0; i < b.nsets; i++)
-				if (!same_values(first(&b.sets[i].before),
-						 rrset_list_find(&again, b.sets[i].name, b.sets[i].type)))
+				if (!rrset_same(first(&b.sets[i].before),
+						rrset_list_find(&again, b.sets[i].name, b.sets[i].type), 0))
 					p.status = PLAN_ERROR;
 			if (p.status == PLAN_ERROR)
 				plan_diag(&p, DIAG_ERROR, 1, "confirm-failed", "after restoring, "
@@ -201,6 +193,7 @@ int cmd_restore(const struct options *o, struct config *cfg)
 		d->prov->ops->close(h);
 	rrset_list_release(&cur);
 	rrset_list_release(&again);
+	strv_free(names);
 	plan_release(&p);
 	backup_release(&b);
 	return code;

@@ -25,7 +25,7 @@
 
 #include <openssl/evp.h>
 
-#include "backup.h"
+#include "apply.h"
 #include "render.h"
 #include "saved_plan.h"
 #include "provision/buf.h"
@@ -176,78 +176,12 @@ static int read_changes(const cJSON *arr, struct plan *p)
 	return cJSON_IsArray(arr) ? 0 : -1;
 }
 
-/* "NAME TYPE: [a (300), b (300)]" of one set, for the drift diff. */
-static void set_text(struct buf *b, const struct rrset *s)
-{
-	buf_puts(b, "[");
-	for (size_t i = 0; s && s->values && s->values[i]; i++)
-		buf_printf(b, "%s\"%s\" (ttl %u)", i ? ", " : "", s->values[i],
-			   (unsigned)rrset_value_ttl(s, s->values[i]));
-	buf_puts(b, "]");
-}
-
-static int same_set(const struct rrset *a, const struct rrset *b)
-{
-	size_t na = a && a->values ? strv_len(a->values) : 0;
-	size_t nb = b && b->values ? strv_len(b->values) : 0;
-	if (na != nb)
-		return 0;
-	for (size_t i = 0; i < na; i++) {
-		int found = 0;
-		for (size_t k = 0; k < nb && !found; k++)
-			found = strcmp(a->values[i], b->values[k]) == 0 &&
-				rrset_value_ttl(a, a->values[i]) == rrset_value_ttl(b, b->values[k]);
-		if (!found)
-			return 0;
-	}
-	return 1;
-}
-
-/* Every set that differs between the saved and the current state, as
- * diagnostics; the number found. */
-static size_t drift(struct plan *p, const struct rrset_list *was, const struct rrset_list *now)
-{
-	size_t n = 0;
-	for (int pass = 0; pass < 2; pass++) {
-		const struct rrset_list *a = pass ? now : was, *b = pass ? was : now;
-		for (size_t i = 0; i < a->n; i++) {
-			const struct rrset *x = &a->v[i], *y = rrset_list_find(b, x->name, x->type);
-			if (pass && y)
-				continue; /* compared in the first pass */
-			if (same_set(pass ? y : x, pass ? x : y))
-				continue;
-			struct buf m = BUF_INIT;
-			buf_printf(&m, "drifted: %s %s was ", x->name, rr_type_name(x->type));
-			set_text(&m, pass ? y : x);
-			buf_puts(&m, " when planned, is ");
-			set_text(&m, pass ? x : y);
-			buf_puts(&m, " now: none of this domain's changes is applied; plan again");
-			plan_diag(p, DIAG_ERROR, 1, "drifted", "%s", buf_str(&m));
-			buf_release(&m);
-			n++;
-		}
-	}
-	return n;
-}
-
 static int has(const struct rrset *s, const char *v)
 {
 	for (size_t i = 0; v && s && s->values && s->values[i]; i++)
 		if (strcmp(s->values[i], v) == 0)
 			return 1;
 	return 0;
-}
-
-static int list_managed(const struct domain_config *d, void *h, struct rrset_list *out,
-			struct prov_error *err)
-{
-	char **names = plan_managed_names(d), *zone = dname_fqdn(d->name);
-	const struct zone z = { zone, d->zone_id };
-	int rc = names && zone ? d->prov->ops->list(h, &z, names, out, err)
-			       : prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
-	strv_free(names);
-	free(zone);
-	return rc;
 }
 
 /* One domain of the plan file: check, then apply its saved changes. */
@@ -283,11 +217,11 @@ static void apply_domain(const struct options *o, struct config *cfg, void **han
 		if (d->prov->ops->open(d->prov, &handles[i], &err) < 0)
 			handles[i] = NULL;
 	}
-	if (!handles[i] || list_managed(d, handles[i], &now, &err) < 0) {
+	if (!handles[i] || domain_list(d, handles[i], NULL, &now, &err) < 0) {
 		plan_diag(p, DIAG_ERROR, 1, "provider-error", "%s", err.msg);
 		goto out;
 	}
-	if (drift(p, &was, &now))
+	if (plan_drift(p, &was, &now))
 		goto out_drifted;
 	if (strcmp(status->valuestring, "changes") != 0) {
 		p->status = strcmp(status->valuestring, "in_sync") == 0 ? PLAN_IN_SYNC : PLAN_REFUSED;
@@ -296,21 +230,10 @@ static void apply_domain(const struct options *o, struct config *cfg, void **han
 				  "this domain: nothing to apply", status->valuestring);
 		goto out;
 	}
-	char *backup = NULL;
-	size_t applied = 0;
-	const struct zone z = { p->domain, d->zone_id };
-	if (backup_write(cfg->backup_dir, d, p, &now, &backup, &err) < 0) {
-		plan_diag(p, DIAG_ERROR, 1, "backup-failed", "%s", err.msg);
+	/* just read and compared: no second read before the write */
+	if (plan_write(cfg->backup_dir, d, handles[i], p, &now, NULL, 0, o->verbose) < 0)
 		goto out;
-	}
-	free(backup);
-	if (d->prov->ops->apply(handles[i], &z, p->changes, p->nchanges, &applied, &err) < 0) {
-		plan_diag(p, DIAG_ERROR, 1, "apply-failed", "%s", err.msg);
-		plan_diag(p, DIAG_INFO, 0, "applied", "%zu of %zu changes were applied", applied,
-			  p->nchanges);
-		goto out;
-	}
-	if (list_managed(d, handles[i], &after, &err) < 0) {
+	if (domain_list(d, handles[i], NULL, &after, &err) < 0) {
 		plan_diag(p, DIAG_ERROR, 1, "confirm-failed", "%s", err.msg);
 		goto out;
 	}

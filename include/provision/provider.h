@@ -90,6 +90,13 @@ struct provider_ops {
 				  * gets the configured TTL and the others keep
 				  * theirs; 0: one TTL per record set (zone
 				  * file, Route 53, RFC 2181 §5.2) */
+	int conditional_writes;  /* 1: the write itself refuses to land on
+				  * another state than the one listed (Route
+				  * 53's exact DELETE, RFC 2136 prerequisites,
+				  * the zone file's lock); 0: the core reads
+				  * the managed sets again right before the
+				  * write and refuses the domain on any
+				  * difference (Cloudflare, GoDaddy) */
 	/* Read settings and secrets; no network or file I/O yet. */
 	int (*open)(const struct provider_config *cfg, void **handle,
 		    struct prov_error *err);

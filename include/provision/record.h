@@ -62,6 +62,12 @@ const struct rrset *rrset_list_find(const struct rrset_list *l,
 int rrset_list_has_other(const struct rrset_list *l, const char *name,
 			 uint16_t except_type);
 void rrset_list_release(struct rrset_list *l);
+/* 1 when a and b (either may be NULL: no values) hold the same values, in
+ * any order, and with_ttls, each with the same TTL. */
+int rrset_same(const struct rrset *a, const struct rrset *b, int with_ttls);
+/* Append the set's values to out for messages: "a" (ttl 300), "b" (ttl
+ * 300) with with_ttls, else "a", "b"; (nothing) for no values. 0 or -1. */
+int rrset_text(struct buf *out, const struct rrset *s, int with_ttls);
 
 /* Split a TXT value into character-strings of at most 255 bytes. Returns a
  * NULL-terminated array the caller frees with strv_free(), NULL on no memory.

@@ -42,7 +42,7 @@ check "dry run: 2 calls (zone look-up, one listing)" test "$(calls total)" = 2
 reset
 expect_exit 0 "apply example.com" P example.com
 grep_file 'applied 4 changes' "$T/out" "four changes applied"
-check "apply: 3 calls (zone, listing, one batch; confirmed from the batch's result)" test "$(calls total)" = 3
+check "apply: 4 calls (zone, listing, the listing again right before the write, one batch; confirmed from the batch's result)" test "$(calls total)" = 4
 check "apply: the batch endpoint used once" test "$(calls 'POST /zones/:id/dns_records/batch')" = 1
 state_txt example.com >"$T/apex"
 grep_file '^v=spf1 ip4:192.0.2.0/24 include:mailgun.org -all$' "$T/apex" "SPF merged"

@@ -2,8 +2,8 @@
 # Backups before every write, and `provision restore`: an apply first keeps
 # the record sets it will change (backup_dir, one JSON file per domain and
 # run, mode 0600, written atomically); restore --dry-run shows the way back
-# as a plan; restore puts the sets back (zone file: the same records, SOA
-# aside, its .bak kept; Cloudflare's fake: the same records, ids aside);
+# as a plan; restore puts the sets back (zone file: byte-identical but for
+# the SOA serial, which moves forward, its .bak kept; Cloudflare's fake: the same records, ids aside);
 # a set edited since the apply is refused (drifted), nothing written; a run
 # that cannot write its backup writes nothing.
 . "$(dirname "$0")/../lib/common.sh"
@@ -62,6 +62,11 @@ expect_same_file "$T/applied.zone" "$T/zones/bk.test.zone" "dry run: nothing wri
 expect_exit 0 "restore" P restore "$BK"
 records "$T/zones/bk.test.zone" >"$T/restored.records"
 expect_same_file "$T/orig.records" "$T/restored.records" "the zone holds its records of before the apply (SOA aside)"
+grep -v -w SOA "$T/orig.zone" >"$T/orig.nosoa"
+grep -v -w SOA "$T/zones/bk.test.zone" >"$T/restored.nosoa"
+expect_same_file "$T/orig.nosoa" "$T/restored.nosoa" "byte-identical to the file before the apply, but for the SOA line"
+check "the SOA serial still moves forward (secondaries take no lower serial)" sh -c \
+	"grep -w SOA '$T/zones/bk.test.zone' | awk '{ exit !(\$5 > 1) }'"
 check "named-checkzone accepts it" named-checkzone -q bk.test "$T/zones/bk.test.zone"
 check "the zone file's .bak stays" [ -f "$T/zones/bk.test.zone.bak" ]
 expect_exit 0 "restore again: nothing to do" P restore --dry-run "$BK"

@@ -59,6 +59,13 @@ class FaultInjector:
                          {"malformed": {"body": "...", "content_type": "..."}}
                          answers that body instead (a truncated document, an
                          object where an array belongs)
+      {"concurrent_edit": {"method": "GET", "path_contains": "dns_records",
+                "request": {"method": "POST", "path": "/client/v4/...",
+                            "body": {...}}}}
+            once the matching request has been answered from the state,
+            make that request too, as another client (a person in the web
+            page) would, with the same credentials: a concurrent edit
+            between a client's read and its write; not counted
     Every object form also takes "method" and "path_contains" to restrict
     which requests consume the fault.  A number N is short for {"count": N}.
     Faults of different kinds are independent: one request can consume a
@@ -67,7 +74,8 @@ class FaultInjector:
     drop after.  Faulted requests are counted in /__fake/calls.
     """
 
-    KINDS = ("slow", "drop", "rate_limit", "status_500", "malformed")
+    KINDS = ("slow", "drop", "rate_limit", "status_500", "malformed",
+             "concurrent_edit")
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -85,6 +93,9 @@ class FaultInjector:
             if not isinstance(f.get("count", 1), int) or f.get("count", 1) < 1:
                 raise ValueError("%s: count must be a positive integer" % kind)
             f.setdefault("count", 1)
+            if kind == "concurrent_edit" and not isinstance(
+                    f.get("request"), dict):
+                raise ValueError("concurrent_edit: request must be an object")
             if kind == "drop" and f.setdefault("when", "before") not in (
                     "before", "after"):
                 raise ValueError("drop: when must be 'before' or 'after'")
@@ -321,6 +332,14 @@ class FakeHandler(BaseHTTPRequestHandler):
                 reply = fake.handle(method, path, query, body, self.headers)
                 if srv.rate_limiter is not None and key is not None:
                     reply.headers.update(extra)
+        edit = faults.take("concurrent_edit", method, path)
+        if edit:
+            rq = edit["request"]
+            done = fake.handle(rq.get("method", "POST").upper(), rq["path"],
+                               rq.get("query", []), rq.get("body"),
+                               self.headers)
+            self.log_line(rq.get("method", "POST"), rq["path"],
+                          "%s (injected edit)" % done.status)
         entry["status"] = reply.status
         if drop and drop["when"] == "after":
             entry["status"] = "dropped-after"

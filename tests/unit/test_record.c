@@ -117,6 +117,33 @@ static void test_rrset_list(void **state)
 	rrset_list_release(&l);
 }
 
+static void test_rrset_same_text(void **state)
+{
+	(void)state;
+	struct rrset_list a = { 0 }, b = { 0 };
+	struct buf t = BUF_INIT;
+	assert_int_equal(rrset_list_add(&a, "x.test", RR_TXT, 300, "one"), 0);
+	assert_int_equal(rrset_list_add(&a, "x.test", RR_TXT, 600, "two"), 0);
+	assert_int_equal(rrset_list_add(&b, "x.test", RR_TXT, 600, "two"), 0);
+	assert_int_equal(rrset_list_add(&b, "x.test", RR_TXT, 3600, "one"), 0);
+	const struct rrset *x = &a.v[0], *y = &b.v[0];
+	assert_true(rrset_same(x, y, 0));  /* any order */
+	assert_false(rrset_same(x, y, 1)); /* "one" at 300 against 3600 */
+	assert_true(rrset_same(x, x, 1));
+	assert_true(rrset_same(NULL, NULL, 1));
+	assert_false(rrset_same(x, NULL, 0));
+	assert_int_equal(rrset_list_add(&b, "x.test", RR_TXT, 600, "three"), 0);
+	assert_false(rrset_same(x, &b.v[0], 0));
+	assert_int_equal(rrset_text(&t, x, 1), 0);
+	assert_string_equal(buf_str(&t), "\"one\" (ttl 300), \"two\" (ttl 600)");
+	buf_release(&t);
+	assert_int_equal(rrset_text(&t, NULL, 0), 0);
+	assert_string_equal(buf_str(&t), "(nothing)");
+	buf_release(&t);
+	rrset_list_release(&a);
+	rrset_list_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +153,7 @@ int main(void)
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_unquote_bad),
 		cmocka_unit_test(test_rrset_list),
+		cmocka_unit_test(test_rrset_same_text),
 	};
 	return cmocka_run_group_tests_name("record", tests, NULL, NULL);
 }
