@@ -5,7 +5,8 @@
  * The file is the --format json document (version 1) with, per domain,
  * before_state: every record set read at its managed names (values, TTL
  * per value), and at the top saved_plan: 1, created (seconds since 1970)
- * and config_digest (SHA-256 of the configuration file's bytes). It holds
+ * and config_digest (SHA-256 of the configuration file's bytes and of its
+ * content as libconfig reads it, @include files in). It holds
  * no secret: providers' credentials never enter a plan. It is written as a
  * temporary file beside the target, then renamed.
  *
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libconfig.h>
 #include <openssl/evp.h>
 
 #include "apply.h"
@@ -32,22 +34,52 @@
 #include "provision/provider.h"
 #include "provision/util.h"
 
+/* The configuration as libconfig reads it, @include files in, written back
+ * out by libconfig: what the plan was made from beyond the main file's own
+ * bytes. malloc'd text and *len, or NULL. */
+static char *config_content(const char *file, size_t *len)
+{
+	config_t lc;
+	char *dir = strdup(file), *text = NULL;
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	config_init(&lc);
+	if (slash)
+		*slash = '\0';
+	config_set_include_dir(&lc, slash ? dir : ".");
+	if (dir && config_read_file(&lc, file) == CONFIG_TRUE) {
+		FILE *m = open_memstream(&text, len);
+		if (m) {
+			config_write(&lc, m);
+			if (fclose(m) != 0) {
+				free(text);
+				text = NULL;
+			}
+		}
+	}
+	config_destroy(&lc);
+	free(dir);
+	return text;
+}
+
 int config_digest(const char *file, char hex[65], struct prov_error *err)
 {
 	FILE *f = fopen(file, "rb");
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	char chunk[8192];
-	size_t got;
+	size_t got, clen = 0;
 	if (!f)
 		return prov_errorf(err, PROV_ERR_RUNTIME, "%s: cannot read: %s", file, strerror(errno));
+	char *content = config_content(file, &clen);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+	int ok = content && ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
 	while (ok && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
 		ok = EVP_DigestUpdate(ctx, chunk, got) == 1;
-	ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
+	ok = ok && !ferror(f) && EVP_DigestUpdate(ctx, content, clen) == 1 &&
+	     EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
 	EVP_MD_CTX_free(ctx);
 	fclose(f);
+	free(content);
 	if (!ok)
 		return prov_errorf(err, PROV_ERR_RUNTIME, "%s: cannot digest", file);
 	for (unsigned int i = 0; i < mdlen && i < 32; i++)

@@ -14,7 +14,8 @@
 #include "plan.h"
 #include "provision/record.h"
 
-/* The SHA-256 of the configuration file's bytes, in hex. 0 or -1 with err. */
+/* The SHA-256 of the configuration file's bytes and of its content as
+ * libconfig reads it (@include files in), in hex. 0 or -1 with err. */
 int config_digest(const char *file, char hex[65], struct prov_error *err);
 
 /* A saved plan under construction: the JSON envelope of version 1 plus

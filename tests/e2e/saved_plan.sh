@@ -97,6 +97,20 @@ grep_file "drifted" "$T/err" "it is judged on its domains instead"
 echo '# changed' >>"$T/p.cfg"
 expect_exit 1 "another configuration" P apply "$T/plan2.json"
 grep_file "the plan was made with another configuration than .*p.cfg" "$T/err" "config changed: refused"
+# a change in an @include file changes the configuration too
+mkdir -p "$T/inc"
+cat >"$T/inc/main.cfg" <<'CFG'
+@include "domains.cfg"
+providers: { local = { type = "zonefile"; directory = "../zones"; }; };
+CFG
+echo 'domains = ( { name = "pa.test"; provider = "local"; dmarc = { policy = "none"; }; } );' >"$T/inc/domains.cfg"
+I() { "$PROVISION" -c "$T/inc/main.cfg" --resolver "$KNOT_ADDR" "$@"; }
+expect_exit 0 "a plan from a configuration with @include" I --dry-run --out "$T/inc-plan.json"
+sed -i 's/policy = "none"/policy = "reject"/' "$T/inc/domains.cfg"
+cp "$T/zones/pa.test.zone" "$T/pa.before-inc"
+expect_exit 1 "the @include file changed: refused" I apply "$T/inc-plan.json"
+grep_file "the plan was made with another configuration than .*main.cfg" "$T/err" "@include change: said"
+expect_same_file "$T/pa.before-inc" "$T/zones/pa.test.zone" "@include change: nothing written"
 
 # ---- Cloudflare: no secret in the plan; drift refused before any write ----
 cat >"$T/cf-seed.json" <<'JSON'
