@@ -10,6 +10,7 @@
  * The new text is re-read and must hold exactly the intended records before
  * it replaces the file atomically, the old bytes kept as <file>.bak.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -332,6 +333,59 @@ static void zf_unlock(struct zf_handle *h)
 	h->lock_zone = NULL;
 }
 
+/* 1 when name is prefix followed by exactly mkstemp's six characters. */
+static int is_temp_of(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(name, prefix, n) != 0 || strlen(name + n) != 6)
+		return 0;
+	for (const char *c = name + n; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+			return 0;
+	return 1;
+}
+
+/* Temporaries are made only under the zone's lock (write_temp): with the
+ * lock held, one of ours that is there was left by a run that was killed.
+ * Remove them (".<zone file>.XXXXXX" and ".<zone file>.bak.XXXXXX" beside
+ * the file, and beside a symbolic link's target), saying so on stderr. */
+static void sweep_temps(const char *path, const char *shown)
+{
+	char *real = realpath(path, NULL);
+	const char *where[2] = { path, real && strcmp(real, path) != 0 ? real : NULL };
+	for (int w = 0; w < 2 && where[w]; w++) {
+		char *dir = strdup(where[w]);
+		char *slash = dir ? strrchr(dir, '/') : NULL;
+		const char *base = slash ? slash + 1 : dir;
+		struct buf t = BUF_INIT, tb = BUF_INIT;
+		if (!dir || buf_printf(&t, ".%s.", base) < 0 || buf_printf(&tb, ".%s.bak.", base) < 0)
+			goto next;
+		if (slash)
+			*slash = '\0';
+		DIR *d = opendir(slash ? (*dir ? dir : "/") : ".");
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (!is_temp_of(de->d_name, buf_str(&t)) && !is_temp_of(de->d_name, buf_str(&tb)))
+				continue;
+			struct buf full = BUF_INIT;
+			buf_printf(&full, "%s/%s", slash ? (*dir ? dir : "") : ".", de->d_name);
+			struct stat st;
+			if (lstat(buf_str(&full), &st) == 0 && S_ISREG(st.st_mode) &&
+			    unlink(buf_str(&full)) == 0)
+				fprintf(stderr, "provision: zonefile: %s: removed %s, a temporary file "
+					"left by a run that was stopped\n", shown, de->d_name);
+			buf_release(&full);
+		}
+		if (d)
+			closedir(d);
+next:
+		buf_release(&t);
+		buf_release(&tb);
+		free(dir);
+	}
+	free(real);
+}
+
 /* Hold the zone's lock from its read to the end of its write, so two runs
  * never plan on the same text: one waits up to lock_timeout_s for the
  * other (blocking flock, interrupted by SIGALRM), then fails naming the
@@ -395,6 +449,7 @@ static int zf_lock(struct zf_handle *h, const char *zone, const struct zf_file *
 	(void)hint; /* the pid is only a hint for a waiting run */
 	h->lock_fd = fd;
 	h->lock_zone = strdup(zone);
+	sweep_temps(f->path, f->shown);
 out:
 	buf_release(&path);
 	buf_release(&shown);

@@ -114,7 +114,19 @@ while [ "$k" -lt 50 ]; do
 	k=$((k + 1))
 done
 check "50 kills: always the old or the new zone ($old old, $new new, $mixed other)" [ "$mixed" -eq 0 ]
-echo "# temporary files left by the kills (removed by issue 16, not yet): $(ls -A "$T/zones" | grep -c '^kill\.test\.zone\..*\.[A-Za-z0-9]\{6\}$\|^\.kill')"
+left=$(ls -A "$T/zones" | grep -c '^\.kill\.test\.zone\.\(bak\.\)\{0,1\}[A-Za-z0-9]\{6\}$')
+echo "# temporary files left by the kills: $left"
+: >"$T/zones/.kill.test.zone.AbC123"         # stale, as a SIGKILL leaves them
+: >"$T/zones/.kill.test.zone.bak.XyZ789"
+: >"$T/zones/.kill.test.zone.keepme1"        # not our pattern: kept
+: >"$T/zones/.other.zone.QwE456"             # another zone's: kept
+expect_exit 0 "the next run, after the kills" "$PROVISION" -c "$T/kill.cfg" --resolver "$KNOT_ADDR"
+grep_file "zonefile: zones/kill.test.zone: removed .kill.test.zone.AbC123, a temporary file left by a run that was stopped" "$T/err" "a stale temporary removed, with a note"
+check "no temporary of the zone left (the kills' $left and the two planted)" sh -c \
+	"! ls -A '$T/zones' | grep -q '^\.kill\.test\.zone\.\(bak\.\)\{0,1\}[A-Za-z0-9]\{6\}\$'"
+check "files not of our pattern, or of another zone, kept" test -f "$T/zones/.kill.test.zone.keepme1" -a -f "$T/zones/.other.zone.QwE456"
+check "the zone after the kills and the sweep passes named-checkzone" named-checkzone -q kill.test "$T/zones/kill.test.zone"
+rm -f "$T/zones/.kill.test.zone.keepme1" "$T/zones/.other.zone.QwE456"
 
 # ---- a directory this run may not write: a dry run still works ----
 chmod 755 "$T"
