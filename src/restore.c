@@ -136,6 +136,7 @@ int cmd_restore(const struct options *o, struct config *cfg)
 		plan_diag(&p, DIAG_ERROR, 1, "provider-error", "%s", err.msg);
 		p.status = PLAN_ERROR;
 	}
+	size_t drifted = 0;
 	for (size_t i = 0; p.status != PLAN_ERROR && i < b.nsets; i++) {
 		const struct backup_set *bs = &b.sets[i];
 		const struct rrset *now = rrset_list_find(&cur, bs->name, bs->type);
@@ -150,15 +151,17 @@ int cmd_restore(const struct options *o, struct config *cfg)
 			buf_puts(&m, "; nothing is restored (edit the backup or the zone first)");
 			plan_diag(&p, DIAG_ERROR, 1, "drifted", "%s", buf_str(&m));
 			buf_release(&m);
-			p.status = PLAN_ERROR;
+			drifted++;
 		}
 	}
-	for (size_t i = 0; p.status != PLAN_ERROR && i < b.nsets; i++)
+	if (drifted) /* every set that changed is named, as apply PLAN.json does */
+		p.status = PLAN_DRIFTED;
+	for (size_t i = 0; p.status == PLAN_IN_SYNC && i < b.nsets; i++)
 		if (restore_set(&p, &b.sets[i], rrset_list_find(&cur, b.sets[i].name, b.sets[i].type)) < 0) {
 			plan_diag(&p, DIAG_ERROR, 1, "internal", "out of memory");
 			p.status = PLAN_ERROR;
 		}
-	if (p.status != PLAN_ERROR && p.nchanges)
+	if (p.status == PLAN_IN_SYNC && p.nchanges)
 		p.status = PLAN_CHANGES;
 	if (p.status == PLAN_CHANGES && !o->dry_run) {
 		/* just read and compared: backed up (a restore can be undone too),
@@ -188,7 +191,7 @@ int cmd_restore(const struct options *o, struct config *cfg)
 		render_text_plan(stdout, &p, o->color);
 	}
 	render_failure_line(stderr, &p);
-	code = p.status == PLAN_ERROR ? 1 : (p.status == PLAN_CHANGES && o->detailed) ? 2 : 0;
+	code = plan_exit_code(&p, o->detailed);
 	if (h)
 		d->prov->ops->close(h);
 	rrset_list_release(&cur);

@@ -80,6 +80,12 @@ expect_exit 1 "restore after a hand edit" P restore "$BK2"
 grep_file "^provision: bk.test: restore: _dmarc.bk.test. TXT changed since the apply of" "$T/err" "drift said on stderr"
 grep_file 'the apply left "v=DMARC1; p=quarantine' "$T/out" "the difference shown"
 expect_same_file "$T/edited.zone" "$T/zones/bk.test.zone" "drifted: nothing written"
+expect_exit 1 "restore after a hand edit, as JSON" P --format json restore "$BK2"
+check "the domain's status is drifted, as apply PLAN.json says it" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))["domains"][0]
+assert d["status"] == "drifted", d["status"]
+assert any(x["code"] == "drifted" for x in d["diagnostics"]), d["diagnostics"]' "$T/out"
 
 # ---- no backup, no write ----
 cp "$T/orig.zone" "$T/zones/bk.test.zone"
