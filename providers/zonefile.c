@@ -346,8 +346,9 @@ static int is_temp_of(const char *name, const char *prefix)
 }
 
 /* Temporaries are made only under the zone's lock (write_temp): with the
- * lock held, one of ours that is there was left by a run that was killed.
- * Remove them (".<zone file>.XXXXXX" and ".<zone file>.bak.XXXXXX" beside
+ * lock held, one of ours that is there was left by a run that was killed
+ * (zf_lock sweeps only when the lock file still names a holder, so a
+ * directory of thousands of zones is not read once per zone). Remove them (".<zone file>.XXXXXX" and ".<zone file>.bak.XXXXXX" beside
  * the file, and beside a symbolic link's target), saying so on stderr. */
 static void sweep_temps(const char *path, const char *shown)
 {
@@ -443,13 +444,17 @@ static int zf_lock(struct zf_handle *h, const char *zone, const struct zf_file *
 			goto out;
 		}
 	}
-	char pid[32];
+	char pid[32], prev;
+	/* a holder empties the file when it lets go: a pid still there is one
+	 * of a run that was killed holding the lock, maybe mid-write */
+	int dirty = pread(fd, &prev, 1, 0) == 1;
 	int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
 	int hint = ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) == len;
 	(void)hint; /* the pid is only a hint for a waiting run */
 	h->lock_fd = fd;
 	h->lock_zone = strdup(zone);
-	sweep_temps(f->path, f->shown);
+	if (dirty)
+		sweep_temps(f->path, f->shown);
 out:
 	buf_release(&path);
 	buf_release(&shown);

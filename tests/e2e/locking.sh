@@ -116,6 +116,7 @@ done
 check "50 kills: always the old or the new zone ($old old, $new new, $mixed other)" [ "$mixed" -eq 0 ]
 left=$(ls -A "$T/zones" | grep -c '^\.kill\.test\.zone\.\(bak\.\)\{0,1\}[A-Za-z0-9]\{6\}$')
 echo "# temporary files left by the kills: $left"
+echo 999999 >"$T/zones/kill.test.zone.lock"   # a holder killed holding the lock
 : >"$T/zones/.kill.test.zone.AbC123"         # stale, as a SIGKILL leaves them
 : >"$T/zones/.kill.test.zone.bak.XyZ789"
 : >"$T/zones/.kill.test.zone.keepme1"        # not our pattern: kept
@@ -126,7 +127,11 @@ check "no temporary of the zone left (the kills' $left and the two planted)" sh 
 	"! ls -A '$T/zones' | grep -q '^\.kill\.test\.zone\.\(bak\.\)\{0,1\}[A-Za-z0-9]\{6\}\$'"
 check "files not of our pattern, or of another zone, kept" test -f "$T/zones/.kill.test.zone.keepme1" -a -f "$T/zones/.other.zone.QwE456"
 check "the zone after the kills and the sweep passes named-checkzone" named-checkzone -q kill.test "$T/zones/kill.test.zone"
-rm -f "$T/zones/.kill.test.zone.keepme1" "$T/zones/.other.zone.QwE456"
+check "a run that ends empties the lock file (nothing to sweep next time)" test ! -s "$T/zones/kill.test.zone.lock"
+: >"$T/zones/.kill.test.zone.ZzZ999"
+expect_exit 0 "a run after a clean one" "$PROVISION" -c "$T/kill.cfg" --resolver "$KNOT_ADDR" --dry-run
+check "after a clean run the directory is not swept" test -f "$T/zones/.kill.test.zone.ZzZ999"
+rm -f "$T/zones/.kill.test.zone.keepme1" "$T/zones/.other.zone.QwE456" "$T/zones/.kill.test.zone.ZzZ999"
 
 # ---- a directory this run may not write: a dry run still works ----
 chmod 755 "$T"
