@@ -13,7 +13,6 @@
  * the zone file (its lock, held from the read to the write) refuse such a
  * write themselves, so they are not read twice.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 

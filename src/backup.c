@@ -214,31 +214,118 @@ void backup_release(struct backup *b)
 
 /* ---- drift: what changed since provision last wrote ---------------------- */
 
-/* The newest backup of domain (no trailing dot) in dir, or NULL: the names
- * are <domain>-<UTC stamp>-<pid>.json, so the greatest name is the newest. */
-static char *newest_backup(const char *dir, const char *domain, size_t dlen)
+/* The newest backup of each domain in a backup directory, read once per
+ * run: names <domain>-<YYYYmmddTHHMMSSZ>-<pid>.json, sorted by domain. */
+struct backup_index {
+	char *dir;
+	struct backup_newest { char *domain, *file, *stamp; long pid; } *v;
+	size_t n;
+};
+
+/* Split a backup's file name; 0, or -1 when it is not one. */
+static int parse_name(const char *n, size_t *dlen, const char **stamp, long *pid)
 {
-	DIR *d = opendir(dir);
+	size_t len = strlen(n);
+	if (len < 5 + 2 + 16 + 2 || strcmp(n + len - 5, ".json") != 0)
+		return -1;
+	const char *end = n + len - 5, *dash = end;
+	while (dash > n && dash[-1] >= '0' && dash[-1] <= '9')
+		dash--;
+	if (dash == end || dash - n < 18 || dash[-1] != '-' || dash[-18] != '-' || dash[-9] != 'T' ||
+	    dash[-2] != 'Z')
+		return -1;
+	*pid = strtol(dash, NULL, 10);
+	*stamp = dash - 17;
+	*dlen = (size_t)(dash - 18 - n);
+	return *dlen ? 0 : -1;
+}
+
+static int by_domain(const void *a, const void *b)
+{
+	return strcmp(((const struct backup_newest *)a)->domain,
+		      ((const struct backup_newest *)b)->domain);
+}
+
+/* Domain, then time, then pid: a domain's newest backup sorts last. */
+static int by_age(const void *a, const void *b)
+{
+	const struct backup_newest *x = a, *y = b;
+	int c = strcmp(x->domain, y->domain);
+	if (!c)
+		c = strncmp(x->stamp, y->stamp, 16);
+	return c ? c : (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+struct backup_index *backup_index_load(const char *dir)
+{
+	struct backup_index *ix = calloc(1, sizeof *ix);
+	DIR *d = ix && dir ? opendir(dir) : NULL;
 	struct dirent *de;
-	char *best = NULL;
+	size_t cap = 0, keep = 0;
+	if (ix)
+		ix->dir = dir ? strdup(dir) : NULL;
 	while (d && (de = readdir(d))) {
-		const char *n = de->d_name;
-		size_t len = strlen(n);
-		if (strncmp(n, domain, dlen) != 0 || n[dlen] != '-' || n[dlen + 1] < '0' ||
-		    n[dlen + 1] > '9' || len < 5 || strcmp(n + len - 5, ".json") != 0)
+		const char *stamp;
+		size_t dlen;
+		long pid;
+		if (parse_name(de->d_name, &dlen, &stamp, &pid) < 0)
 			continue;
-		if (!best || strcmp(n, best) > 0) {
-			free(best);
-			best = strdup(n);
+		if (ix->n == cap) {
+			struct backup_newest *v = realloc(ix->v, (cap = cap ? 2 * cap : 64) * sizeof *v);
+			if (!v)
+				break;
+			ix->v = v;
 		}
+		char *file = strdup(de->d_name), *domain = strndup(de->d_name, dlen);
+		if (!file || !domain) {
+			free(file);
+			free(domain);
+			break;
+		}
+		ix->v[ix->n++] = (struct backup_newest){ domain, file, file + (stamp - de->d_name), pid };
 	}
 	if (d)
 		closedir(d);
-	if (!best)
+	if (!ix || !ix->n)
+		return ix;
+	qsort(ix->v, ix->n, sizeof *ix->v, by_age);
+	for (size_t i = 0; i < ix->n; i++) { /* keep each domain's last */
+		if (i + 1 < ix->n && strcmp(ix->v[i].domain, ix->v[i + 1].domain) == 0) {
+			free(ix->v[i].domain);
+			free(ix->v[i].file);
+		} else {
+			ix->v[keep++] = ix->v[i];
+		}
+	}
+	ix->n = keep;
+	return ix;
+}
+
+void backup_index_free(struct backup_index *ix)
+{
+	for (size_t i = 0; ix && i < ix->n; i++) {
+		free(ix->v[i].domain);
+		free(ix->v[i].file);
+	}
+	if (ix) {
+		free(ix->v);
+		free(ix->dir);
+		free(ix);
+	}
+}
+
+/* The path of the newest backup of domain (no trailing dot), or NULL. */
+static char *newest_backup(const struct backup_index *ix, const char *domain, size_t dlen)
+{
+	char *key = strndup(domain, dlen);
+	struct backup_newest k = { key, NULL, NULL, 0 };
+	const struct backup_newest *e = key && ix && ix->n
+		? bsearch(&k, ix->v, ix->n, sizeof *ix->v, by_domain) : NULL;
+	free(key);
+	if (!e || !e->file)
 		return NULL;
 	struct buf b = BUF_INIT;
-	buf_printf(&b, "%s/%s", dir, best);
-	free(best);
+	buf_printf(&b, "%s/%s", ix->dir, e->file);
 	return buf_detach(&b);
 }
 
@@ -250,13 +337,14 @@ static cJSON *value_list(const struct rrset *s)
 	return a;
 }
 
-struct cJSON *backup_drift(const char *dir, struct plan *p, const struct rrset_list *existing)
+struct cJSON *backup_drift(const struct backup_index *ix, struct plan *p,
+			   const struct rrset_list *existing)
 {
 	cJSON *arr = cJSON_CreateArray();
 	size_t dlen = strlen(p->domain);
 	if (dlen && p->domain[dlen - 1] == '.')
 		dlen--;
-	char *file = arr && dir ? newest_backup(dir, p->domain, dlen) : NULL;
+	char *file = arr ? newest_backup(ix, p->domain, dlen) : NULL;
 	struct backup b;
 	struct prov_error err = PROV_ERROR_INIT;
 	if (!file || backup_read(file, &b, &err) < 0) {

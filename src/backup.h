@@ -31,11 +31,20 @@ struct backup {
 	size_t nsets;
 };
 
+/* The newest backup of each domain in dir (NULL or missing: none), read
+ * once per run so that thousands of domains do not each read the directory.
+ * NULL on no memory. */
+struct backup_index;
+struct backup_index *backup_index_load(const char *dir);
+void backup_index_free(struct backup_index *ix);
+
 /* The managed sets that differ from what provision itself last wrote for
- * p's domain (the "after" of its newest backup in dir): a JSON array of
- * { name, type, written, now }, also each a warning "drift" in p. An empty
- * array when nothing differs or no backup is known; NULL on no memory. */
-struct cJSON *backup_drift(const char *dir, struct plan *p, const struct rrset_list *existing);
+ * p's domain (the "after" of its newest backup in ix): a JSON array of
+ * { name, type, written, was, now }, also each a warning "drift" in p. An
+ * empty array when nothing differs or no backup is known; NULL on no
+ * memory. */
+struct cJSON *backup_drift(const struct backup_index *ix, struct plan *p,
+			   const struct rrset_list *existing);
 
 /* Read a backup file; PROV_ERR_RUNTIME with err naming the file. */
 int backup_read(const char *file, struct backup *b, struct prov_error *err);

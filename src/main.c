@@ -31,6 +31,7 @@ struct session {
 	void **handles; /* per provider block, opened on first use */
 	cJSON *json;
 	cJSON *saved;     /* --out: the plan file being made */
+	struct backup_index *backups; /* backup_dir, read on first use */
 	int saved_failed;
 	int color;
 };
@@ -304,8 +305,9 @@ static int process_domain(struct session *s, struct domain_config *d)
 	else if (plan_build(d, &existing, s->resolver, !s->o->dry_run, &p) < 0)
 		plan_fail(&p, d, "internal", "out of memory");
 	/* what changed since provision last wrote: before this run writes */
-	cJSON *drift = p.status == PLAN_ERROR ? NULL
-		       : backup_drift(s->cfg.backup_dir, &p, &existing);
+	if (p.status != PLAN_ERROR && !s->backups)
+		s->backups = backup_index_load(s->cfg.backup_dir);
+	cJSON *drift = p.status == PLAN_ERROR ? NULL : backup_drift(s->backups, &p, &existing);
 	if (!s->o->dry_run && p.status == PLAN_CHANGES)
 		apply_plan(s, d, h, &p, &existing);
 	if (s->saved && saved_plan_add(s->saved, &p, &existing) < 0)
@@ -402,6 +404,7 @@ static void session_release(struct session *s)
 	resolver_free(s->resolver);
 	cJSON_Delete(s->json);
 	cJSON_Delete(s->saved);
+	backup_index_free(s->backups);
 	config_release(&s->cfg);
 }
 

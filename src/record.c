@@ -124,8 +124,9 @@ int rrset_same(const struct rrset *a, const struct rrset *b, int with_ttls)
 
 int rrset_text(struct buf *out, const struct rrset *s, int with_ttls)
 {
-	int rc = nvalues(s) ? 0 : buf_puts(out, "(nothing)");
-	for (size_t i = 0; rc == 0 && i < nvalues(s); i++) {
+	size_t n = nvalues(s);
+	int rc = n ? 0 : buf_puts(out, "(nothing)");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = buf_printf(out, "%s\"%s\"", i ? ", " : "", s->values[i]);
 		if (rc == 0 && with_ttls)
 			rc = buf_printf(out, " (ttl %u)", (unsigned)rrset_value_ttl(s, s->values[i]));

@@ -64,6 +64,16 @@ assert any(g["code"] == "drift" and g["severity"] == "warning" for g in d["pb.te
 PY
 P --dry-run >"$T/out" 2>&1
 grep_file "warning: drift: _dmarc.pb.test. TXT is not what provision wrote on" "$T/out" "text: the drift warning"
+# an older backup that matches the edit, and one of another run in the same
+# second with a smaller pid: only the newest counts
+BKB=$(ls "$T"/provision-backups/pb.test-*.json)
+STAMP=$(basename "$BKB" | sed 's/^pb\.test-\([0-9T]*Z\)-.*/\1/')
+sed 's/p=quarantine;/p=none;/' "$BKB" >"$T/provision-backups/pb.test-20000101T000000Z-1.json"
+sed 's/p=quarantine;/p=none;/' "$BKB" >"$T/provision-backups/pb.test-$STAMP-0.json"
+P --dry-run >"$T/out" 2>&1
+grep_file "warning: drift: _dmarc.pb.test. TXT is not what provision wrote on" "$T/out" "the newest backup counts, not an older one"
+grep_file "(backup .*$(basename "$BKB"))" "$T/out" "the warning names that backup"
+rm -f "$T/provision-backups/pb.test-20000101T000000Z-1.json" "$T/provision-backups/pb.test-$STAMP-0.json"
 
 # ---- drift between plan and apply: that domain refused, the other applied ----
 for z in pa.test pb.test; do cp "$T/$z.orig" "$T/zones/$z.zone"; done
