@@ -1076,6 +1076,13 @@ int config_load(const char *path, struct config *cfg, struct prov_error *err)
 	if (rc == 0)
 		rc = load_root(&c, &tmp, config_root_setting(&lc));
 	if (rc == 0) {
+		FILE *m = open_memstream(&tmp.content, &tmp.content_len);
+		if (m)
+			config_write(&lc, m);
+		if (!m || fclose(m) != 0)
+			rc = nomem(&c);
+	}
+	if (rc == 0) {
 		*cfg = tmp;
 		memset(&tmp, 0, sizeof tmp);
 	}
@@ -1104,6 +1111,7 @@ void config_release(struct config *cfg)
 	free(cfg->domains);
 	free(cfg->file);
 	free(cfg->backup_dir);
+	free(cfg->content);
 	memset(cfg, 0, sizeof *cfg);
 }
 

@@ -94,6 +94,10 @@ struct config {
 	char *file;
 	char *backup_dir;   /* backup_dir, relative to the file's directory;
 			     * default provision-backups beside the file */
+	char *content;      /* the configuration as libconfig read it, @include
+			     * files in, written back by config_write() (for
+			     * the saved plan's digest) */
+	size_t content_len;
 	struct provider_config *providers;
 	size_t nproviders;
 	struct domain_config *domains;

@@ -369,7 +369,7 @@ static int run(struct session *s)
 		return rc;
 	if (o->json && !(s->json = render_json_envelope(o->dry_run)))
 		return 1;
-	if (o->out && !(s->saved = saved_plan_new(s->cfg.file, &err))) {
+	if (o->out && !(s->saved = saved_plan_new(&s->cfg, &err))) {
 		fprintf(stderr, "provision: %s\n", err.msg);
 		return 1;
 	}

@@ -24,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libconfig.h>
 #include <openssl/evp.h>
 
 #include "apply.h"
@@ -34,52 +33,24 @@
 #include "provision/provider.h"
 #include "provision/util.h"
 
-/* The configuration as libconfig reads it, @include files in, written back
- * out by libconfig: what the plan was made from beyond the main file's own
- * bytes. malloc'd text and *len, or NULL. */
-static char *config_content(const char *file, size_t *len)
+int config_digest(const struct config *cfg, char hex[65], struct prov_error *err)
 {
-	config_t lc;
-	char *dir = strdup(file), *text = NULL;
-	char *slash = dir ? strrchr(dir, '/') : NULL;
-	config_init(&lc);
-	if (slash)
-		*slash = '\0';
-	config_set_include_dir(&lc, slash ? dir : ".");
-	if (dir && config_read_file(&lc, file) == CONFIG_TRUE) {
-		FILE *m = open_memstream(&text, len);
-		if (m) {
-			config_write(&lc, m);
-			if (fclose(m) != 0) {
-				free(text);
-				text = NULL;
-			}
-		}
-	}
-	config_destroy(&lc);
-	free(dir);
-	return text;
-}
-
-int config_digest(const char *file, char hex[65], struct prov_error *err)
-{
+	const char *file = cfg->file;
 	FILE *f = fopen(file, "rb");
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	char chunk[8192];
-	size_t got, clen = 0;
+	size_t got;
 	if (!f)
 		return prov_errorf(err, PROV_ERR_RUNTIME, "%s: cannot read: %s", file, strerror(errno));
-	char *content = config_content(file, &clen);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok = content && ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+	int ok = cfg->content && ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
 	while (ok && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
 		ok = EVP_DigestUpdate(ctx, chunk, got) == 1;
-	ok = ok && !ferror(f) && EVP_DigestUpdate(ctx, content, clen) == 1 &&
+	ok = ok && !ferror(f) && EVP_DigestUpdate(ctx, cfg->content, cfg->content_len) == 1 &&
 	     EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
 	EVP_MD_CTX_free(ctx);
 	fclose(f);
-	free(content);
 	if (!ok)
 		return prov_errorf(err, PROV_ERR_RUNTIME, "%s: cannot digest", file);
 	for (unsigned int i = 0; i < mdlen && i < 32; i++)
@@ -87,10 +58,10 @@ int config_digest(const char *file, char hex[65], struct prov_error *err)
 	return 0;
 }
 
-cJSON *saved_plan_new(const char *config_file, struct prov_error *err)
+cJSON *saved_plan_new(const struct config *cfg, struct prov_error *err)
 {
 	char hex[65] = "";
-	if (config_digest(config_file, hex, err) < 0)
+	if (config_digest(cfg, hex, err) < 0)
 		return NULL;
 	cJSON *doc = render_json_envelope(1);
 	if (!doc) {
@@ -320,7 +291,7 @@ int cmd_apply_plan(const struct options *o, struct config *cfg)
 		rc = 1;
 		goto out;
 	}
-	if (config_digest(cfg->file, hex, &err) < 0) {
+	if (config_digest(cfg, hex, &err) < 0) {
 		fprintf(stderr, "provision: %s\n", err.msg);
 		rc = 1;
 		goto out;

@@ -15,12 +15,12 @@
 #include "provision/record.h"
 
 /* The SHA-256 of the configuration file's bytes and of its content as
- * libconfig reads it (@include files in), in hex. 0 or -1 with err. */
-int config_digest(const char *file, char hex[65], struct prov_error *err);
+ * libconfig read it (cfg->content: @include files in), in hex. 0 or -1 with err. */
+int config_digest(const struct config *cfg, char hex[65], struct prov_error *err);
 
 /* A saved plan under construction: the JSON envelope of version 1 plus
  * saved_plan, created, config_digest. NULL with err. */
-cJSON *saved_plan_new(const char *config_file, struct prov_error *err);
+cJSON *saved_plan_new(const struct config *cfg, struct prov_error *err);
 /* Add one domain: its plan as --format json shows it, plus before_state:
  * every record set read at its managed names. 0 or -1. */
 int saved_plan_add(cJSON *doc, const struct plan *p, const struct rrset_list *existing);
