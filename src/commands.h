@@ -1,7 +1,6 @@
 /*
- * commands.h - the command line's options, and the commands besides
- * apply/dry run. main.c parses, loads the configuration and dispatches;
- * each command returns the process's exit status (contract.md).
+ * commands.h - the command line's options, and the commands. main.c
+ * parses, loads the configuration and dispatches; each command returns the process's exit status (contract.md).
  */
 #ifndef PROVISION_COMMANDS_H
 #define PROVISION_COMMANDS_H
@@ -36,6 +35,9 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "90s", "30m", "2h", "1h30m" in seconds; -1 when not a duration. */
 long duration_seconds(const char *s);
 
+/* provision [--dry-run] [DOMAIN...]: plan every selected domain and,
+ * without --dry-run, apply it (run.c). */
+int cmd_run(const struct options *o, struct config *cfg);
 /* provision check: read live DNS back and judge every record. */
 int cmd_check(const struct options *o, struct config *cfg);
 /* provision smtp-test: test SMTP/IMAP settings, send a test message. */
