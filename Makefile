@@ -35,8 +35,12 @@ ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
 LDFLAGS   += -fsanitize=$(SANITIZE)
 endif
 
-CORE_SRC  := $(filter-out src/main.c,$(wildcard src/*.c)) \
+# src/ holds the core (configuration, records, planner, render, resolver,
+# HTTP, apply); src/spf/, src/check/, src/smtp/ and src/report/ the SPF
+# engine and the commands; providers/ one file per provider.
+CORE_SRC  := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c)) \
              $(wildcard providers/*.c)
+HEADERS   := $(wildcard include/provision/*.h src/*.h src/*/*.h providers/*.h)
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ  := $(BUILD)/src/main.o
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -56,7 +60,7 @@ endif
 $(BIN): $(CORE_OBJ) $(MAIN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/%.o: %.c $(wildcard include/provision/*.h src/*.h providers/*.h)
+$(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -105,7 +109,7 @@ FUZZ_CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
 FUZZ_OBJ    := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
 .SECONDARY: $(FUZZ_OBJ)
 
-$(FUZZ_BUILD)/%.o: %.c $(wildcard include/provision/*.h src/*.h providers/*.h)
+$(FUZZ_BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 

@@ -1037,7 +1037,7 @@ static int gd_apply(void *handle, const struct zone *z, const struct change *cha
 	if (rc < 0)
 		return rc;
 	/* GoDaddy refuses a TTL under 600: say so before anything is written
-	 * (main.c already refuses a configured ttl under .min_ttl; this keeps
+	 * (run.c already refuses a configured ttl under .min_ttl; this keeps
 	 * any other caller from half-applying a plan). */
 	for (size_t i = 0; i < n; i++)
 		if (changes[i].after && changes[i].ttl < GD_MIN_TTL) {

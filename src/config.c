@@ -23,8 +23,8 @@
 
 #include "config.h"
 #include "dmarc.h"
+#include "names.h"
 #include "provision/util.h"
-#include "smtp.h"
 
 /* What a key holds and how its value is checked. */
 enum kind {
@@ -324,7 +324,7 @@ static const char *check_string(const struct key *k, const char *v)
 		return valid_env(v) ? NULL
 		       : "is not an environment variable name";
 	case K_ADDR:
-		return smtp_address_valid(v) ? NULL
+		return mail_address_valid(v) ? NULL
 		       : "is not an e-mail address (local@domain)";
 	default:
 		return NULL;

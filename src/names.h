@@ -1,5 +1,6 @@
 /*
- * names.h - turning configured names into owner names of a zone.
+ * names.h - turning configured names into owner names of a zone, and the
+ * mail addresses a configuration gives.
  */
 #ifndef PROVISION_NAMES_H
 #define PROVISION_NAMES_H
@@ -27,5 +28,9 @@ int name_has_registrable_suffix(const char *name);
 /* The Public Suffix List: the system's copy when it can be read, else
  * libpsl's built-in one. Loaded once; never NULL unless both fail. */
 const psl_ctx_t *names_psl(void);
+
+/* 1 when s is one plain address (local@domain; nothing that could end a
+ * header or an SMTP command). */
+int mail_address_valid(const char *s);
 
 #endif

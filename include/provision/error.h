@@ -5,7 +5,8 @@
  * caller-owned struct prov_error with one lower-case line naming what failed
  * (provider, zone, record, file:line). The first message wins: later, vaguer
  * failures never hide the root cause (curl's failf()). Messages never hold
- * secrets. Only src/main.c prints them and chooses the exit status.
+ * secrets. Only the commands (src/run.c, src/check/, ...) print them and
+ * choose the exit status.
  */
 #ifndef PROVISION_ERROR_H
 #define PROVISION_ERROR_H

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dmarc_digest.h"
-#include "dmarc_report.h"
+#include "report/dmarc_digest.h"
+#include "report/dmarc_report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,7 +17,7 @@
 
 #include "commands.h"
 
-#include "check.h"
+#include "check/check.h"
 #include "memdns.h"
 #include "test_domain.h"
 

@@ -19,7 +19,8 @@
 
 #include <curl/curl.h>
 
-#include "smtp.h"
+#include "names.h"
+#include "smtp/smtp.h"
 
 static struct smtp_config cfg_587 = {
 	.host = (char *)"smtp.example.net", .port = 587,
@@ -70,18 +71,18 @@ static void test_message(void **state)
 static void test_address(void **state)
 {
 	(void)state;
-	assert_true(smtp_address_valid("me@example.net"));
-	assert_true(smtp_address_valid("first.last+tag@mail.example.net"));
-	assert_false(smtp_address_valid(NULL));
-	assert_false(smtp_address_valid("example.net"));
-	assert_false(smtp_address_valid("@example.net"));
-	assert_false(smtp_address_valid("me@"));
-	assert_false(smtp_address_valid("me@example..net"));
-	assert_false(smtp_address_valid("me @example.net"));
-	assert_false(smtp_address_valid("<me@example.net>"));
-	assert_false(smtp_address_valid("a@b.net, c@d.net"));
-	assert_false(smtp_address_valid("me@example.net\r\nBcc: x@y.net"));
-	assert_false(smtp_address_valid("me@exa mple.net"));
+	assert_true(mail_address_valid("me@example.net"));
+	assert_true(mail_address_valid("first.last+tag@mail.example.net"));
+	assert_false(mail_address_valid(NULL));
+	assert_false(mail_address_valid("example.net"));
+	assert_false(mail_address_valid("@example.net"));
+	assert_false(mail_address_valid("me@"));
+	assert_false(mail_address_valid("me@example..net"));
+	assert_false(mail_address_valid("me @example.net"));
+	assert_false(mail_address_valid("<me@example.net>"));
+	assert_false(mail_address_valid("a@b.net, c@d.net"));
+	assert_false(mail_address_valid("me@example.net\r\nBcc: x@y.net"));
+	assert_false(mail_address_valid("me@exa mple.net"));
 }
 
 static void test_duration(void **state)

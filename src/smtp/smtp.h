@@ -3,7 +3,7 @@
  * message (smtp_msg.c), the libcurl SMTP and IMAP sessions (smtp_client.c),
  * their verbose trace with secrets redacted and the diagnosis of a failure
  * as one line, a hint and an exit status (smtp_diag.c). Nothing here
- * prints: traces and progress go through callbacks that src/smtp.c gives.
+ * prints: traces and progress go through callbacks that src/smtp/smtp.c gives.
  */
 #ifndef PROVISION_SMTP_H
 #define PROVISION_SMTP_H
@@ -56,9 +56,6 @@ int smtp_message_id(char *buf, size_t n, const char *domain);
 char *smtp_message(const char *from, const char *to, const char *msgid,
 		   const char *domain, const struct smtp_config *cfg,
 		   long long now);
-/* 1 when s is one plain address (local@domain; nothing that could end a
- * header or an SMTP command). */
-int smtp_address_valid(const char *s);
 
 /* Send the message (steps connect, tls, auth, send), log in to IMAP when
  * configured (imap) and, with confirm, search INBOX for the Message-ID

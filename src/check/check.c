@@ -4,7 +4,7 @@
  * answers for their TTL, RFC 1034 §3.6, RFC 2308 §5). Servers: --nameserver,
  * else the domain's `nameservers`, else the zone's NS and their A/AAAA
  * through the --resolver. --wait repeats the check with back-off, each round
- * with fresh (empty) caches. Prints, like main.c: exit 0, 3 fail, 1 DNS.
+ * with fresh (empty) caches. Prints, like run.c: exit 0, 3 fail, 1 DNS.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -18,6 +18,7 @@
 #include <cJSON.h>
 
 #include "commands.h"
+#include "names.h"
 #include "smtp.h"
 
 #define DEFAULT_WAIT_S 60
@@ -99,7 +100,7 @@ static int check_settings(const struct options *o, const struct config *cfg,
 			"but no host\n", pre, cfg->file, d->line, d->name);
 		return 78;
 	}
-	*from = c->from ? c->from : smtp_address_valid(c->user) ? c->user : NULL;
+	*from = c->from ? c->from : mail_address_valid(c->user) ? c->user : NULL;
 	if (!*from) {
 		fprintf(stderr, "%s%s:%d: domain '%s' needs smtp.from (smtp.user "
 			"is not an address)\n", pre, cfg->file, d->line, d->name);
@@ -239,7 +240,7 @@ int cmd_smtp_test(const struct options *o, struct config *cfg)
 		return rc;
 	if (!o->to)
 		return usage_error("%s", "smtp-test needs --to ADDRESS");
-	if (!smtp_address_valid(o->to))
+	if (!mail_address_valid(o->to))
 		return usage_error("--to takes one address (local@domain), not '%s'",
 			     o->to);
 	long wait = o->wait ? o->wait_s : DEFAULT_WAIT_S;

@@ -59,38 +59,3 @@ char *smtp_message(const char *from, const char *to, const char *msgid,
 			 cfg->host, cfg->port, cfg->security);
 	return msg;
 }
-
-/* A DNS name of letters, digits, '-' and '_' in dot-separated labels. */
-static int addr_domain_valid(const char *s)
-{
-	size_t label = 0;
-	if (!*s || strlen(s) > 253)
-		return 0;
-	for (; *s; s++) {
-		if (*s == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
-				  "VWXYZ0123456789-_", *s)) {
-			if (++label > 63)
-				return 0;
-		} else {
-			return 0;
-		}
-	}
-	return label > 0;
-}
-
-int smtp_address_valid(const char *s)
-{
-	const char *at = s ? strrchr(s, '@') : NULL;
-	if (!at || at == s || strlen(s) > 254 || !addr_domain_valid(at + 1))
-		return 0;
-	for (const char *p = s; p < at; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f
-		    || strchr("<>()[]\\,;:\"@", *p))
-			return 0;
-	return 1;
-}
-

@@ -1,0 +1,70 @@
+/*
+ * settings.c - the settings work every provider shares: a setting's value,
+ * a configuration error that names FILE:LINE and the provider, the API
+ * endpoint (https only, overridable), and the HTTP client with its CA file.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provision/buf.h"
+#include "provision/http.h"
+#include "provision/provider.h"
+
+const char *provider_setting(const struct provider_config *cfg,
+			     const char *key)
+{
+	for (size_t i = 0; cfg && i < cfg->nsettings; i++)
+		if (strcmp(cfg->settings[i].key, key) == 0)
+			return cfg->settings[i].value;
+	return NULL;
+}
+
+int provider_config_error(const struct provider_config *cfg, const char *key,
+			  struct prov_error *err, const char *fmt, ...)
+{
+	char msg[512];
+	int line = cfg->line;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; key && i < cfg->nsettings; i++)
+		if (strcmp(cfg->settings[i].key, key) == 0)
+			line = cfg->settings[i].line;
+	return prov_errorf(err, PROV_ERR_CONFIG, "%s:%d: provider '%s': %s",
+			   cfg->file ? cfg->file : "?", line, cfg->name, msg);
+}
+
+int provider_endpoint(const struct provider_config *cfg, const char *def,
+		      char **base, struct prov_error *err)
+{
+	const char *ep = provider_setting(cfg, "endpoint");
+	if (ep && strncmp(ep, "https://", 8) != 0)
+		return provider_config_error(cfg, "endpoint", err,
+					     "endpoint must be an https:// URL (TLS is always verified)");
+	if (!(*base = strdup(ep ? ep : def)))
+		return prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
+	for (size_t n = strlen(*base); n > 8 && (*base)[n - 1] == '/'; n--)
+		(*base)[n - 1] = '\0';
+	return 0;
+}
+
+struct http_client *provider_http(const struct provider_config *cfg,
+				  const struct http_config *hc,
+				  struct prov_error *err)
+{
+	const char *ca = provider_setting(cfg, "ca_file");
+	struct buf path = BUF_INIT;
+	struct http_config c = *hc;
+	if (ca && ca[0] != '/' && cfg->base_dir && *cfg->base_dir)
+		buf_printf(&path, "%s/", cfg->base_dir);
+	if (ca)
+		buf_puts(&path, ca);
+	c.ca_file = ca ? buf_str(&path) : NULL;
+	c.verbose = cfg->verbose;
+	struct http_client *h = http_client_new(&c, err);
+	buf_release(&path);
+	return h;
+}
