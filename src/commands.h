@@ -20,6 +20,7 @@ struct options {
 	char **nameservers;  /* --nameserver, NULL-terminated or NULL */
 	const char *command; /* NULL (apply/dry run), "check", "smtp-test" */
 	char **domains;      /* NULL-terminated, or NULL for all */
+	unsigned shard_k, shard_n; /* --shard K/N (1 <= K <= N); 0/0 without */
 	const char *to;      /* smtp-test --to */
 	int confirm;         /* smtp-test --confirm */
 	int resolve;         /* dmarc-report --resolve */
@@ -34,6 +35,18 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "90s", "30m", "2h", "1h30m" in seconds; -1 when not a duration. */
 long duration_seconds(const char *s);
+
+/* The shard (1..n) a domain's name falls in: FNV-1a (32 bits) of the name
+ * in lower case without its trailing dot, modulo n, plus one. Stable
+ * across runs, machines and versions; documented in the README. */
+unsigned domain_shard(const char *name, unsigned n);
+/* 1 when the command line selects domain d: named (or no name given) and,
+ * with --shard K/N, in shard K. */
+int domain_selected(const struct options *o, const struct domain_config *d);
+/* With --shard and --verbose: "provision: shard K/N: M of T domains". */
+void shard_note(const struct options *o, const struct config *cfg);
+/* "K/N" into *k, *n; -1 unless 1 <= K <= N <= 100000. */
+int shard_parse(const char *s, unsigned *k, unsigned *n);
 
 /* provision [--dry-run] [DOMAIN...]: plan every selected domain and,
  * without --dry-run, apply it (run.c). */

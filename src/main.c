@@ -38,6 +38,7 @@ static void usage(FILE *out)
 		"      --lock-timeout DURATION  wait this long for a zone file another run holds (30s)\n"
 		"      --out PLAN.json        with --dry-run: save the plan for provision apply\n"
 		"      --max-age DURATION     with apply: refuse an older plan (default 24h)\n"
+		"      --shard K/N            only the domains of shard K of N (stable hash)\n"
 		"      --resolve              with dmarc-report: reverse names of the sources\n"
 		"      --recommend DOMAIN     with dmarc-report: is DOMAIN ready for the next policy\n"
 		"      --imap[=DOMAIN]        with dmarc-report: read the rua mailbox (smtp.imap)\n"
@@ -65,6 +66,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "lock-timeout", required_argument, NULL, 'L' },
 		{ "out", required_argument, NULL, 'O' },
 		{ "max-age", required_argument, NULL, 'G' },
+		{ "shard", required_argument, NULL, 'H' },
 		{ "to", required_argument, NULL, 't' },
 		{ "confirm", no_argument, NULL, 'C' },
 		{ "resolve", no_argument, NULL, 'R' },
@@ -116,6 +118,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if ((o->max_age_s = duration_seconds(optarg)) < 0)
 				return usage_error("--max-age takes a duration such as 24h, not '%s'", optarg);
 			break;
+		case 'H':
+			if (shard_parse(optarg, &o->shard_k, &o->shard_n) < 0)
+				return usage_error("--shard takes K/N with 1 <= K <= N (shard K of N), "
+						   "not '%s'", optarg);
+			break;
 		case 't': o->to = optarg; break;
 		case 'C': o->confirm = 1; break;
 		case 'R': o->resolve = 1; break;
@@ -153,6 +160,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 				   "with the dmarc-report command");
 	if (o->out && (!o->dry_run || o->command))
 		return usage_error("%s", "--out PLAN.json goes with --dry-run");
+	if (o->shard_n && o->command && strcmp(o->command, "check") != 0)
+		return usage_error("--shard goes with the main job and check, not %s", o->command);
 	if ((o->since || o->mark_seen) && !o->imap)
 		return usage_error("%s", "--since and --mark-seen go with --imap");
 	return -1;

@@ -48,14 +48,6 @@ static void logv(const struct session *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int selected(const struct options *o, const struct domain_config *d)
-{
-	int yes = !o->domains;
-	for (char **dn = o->domains; dn && *dn; dn++)
-		yes |= dname_equal(*dn, d->name);
-	return yes;
-}
-
 /* The open handle of a domain's provider (opened on first use); *rc is
  * open()'s result. */
 static void *provider_handle(struct session *s, struct provider_config *pc,
@@ -79,7 +71,7 @@ static int open_providers(struct session *s)
 {
 	for (size_t i = 0; i < s->cfg->ndomains; i++) {
 		const struct domain_config *d = &s->cfg->domains[i];
-		if (selected(s->o, d) && d->policy.ttl < d->prov->ops->min_ttl) {
+		if (domain_selected(s->o, d) && d->policy.ttl < d->prov->ops->min_ttl) {
 			fprintf(stderr, "provision: %s:%d: domain '%s': ttl %u is below the "
 				"minimum of %u that %s accepts (provider '%s')\n", s->cfg->file,
 				d->line, d->name, (unsigned)d->policy.ttl,
@@ -90,7 +82,7 @@ static int open_providers(struct session *s)
 	for (size_t i = 0; i < s->cfg->ndomains; i++) {
 		struct prov_error err = PROV_ERROR_INIT;
 		int rc;
-		if (selected(s->o, &s->cfg->domains[i]) &&
+		if (domain_selected(s->o, &s->cfg->domains[i]) &&
 		    !provider_handle(s, s->cfg->domains[i].prov, &rc, &err) &&
 		    rc == PROV_ERR_CONFIG) {
 			fprintf(stderr, "provision: %s\n", err.msg);
@@ -206,6 +198,7 @@ int cmd_run(const struct options *o, struct config *cfg)
 	struct session ss = { .o = o, .cfg = cfg, .color = o->color }, *s = &ss;
 	struct prov_error err = PROV_ERROR_INIT;
 	int worst = 0, rc;
+	shard_note(o, cfg);
 	s->handles = calloc(s->cfg->nproviders + 1, sizeof *s->handles);
 	s->resolver = resolver_new_dns(o->resolver, 3000, 1, &err);
 	if (!s->handles || !s->resolver) {
@@ -224,7 +217,7 @@ int cmd_run(const struct options *o, struct config *cfg)
 	}
 	for (size_t i = 0; i < s->cfg->ndomains; i++) {
 		struct domain_config *d = &s->cfg->domains[i];
-		if (!selected(o, d))
+		if (!domain_selected(o, d))
 			continue;
 		int code = process_domain(s, d);
 		if (rank(code) > rank(worst))

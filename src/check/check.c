@@ -248,16 +248,6 @@ static void round_release(struct run *run)
 	run->rec = NULL;
 }
 
-static int selected(const struct options *o, const struct domain_config *d)
-{
-	if (!o->domains)
-		return 1;
-	for (char **dn = o->domains; *dn; dn++)
-		if (dname_equal(*dn, d->name))
-			return 1;
-	return 0;
-}
-
 /* One round over every selected domain, with fresh resolvers. Returns the
  * worst exit status, or -1 when the resolver cannot be set up. */
 static int check_round(struct run *run, struct check_domain *res, size_t *nres)
@@ -271,7 +261,7 @@ static int check_round(struct run *run, struct check_domain *res, size_t *nres)
 		return -1;
 	}
 	for (size_t i = 0; i < run->cfg->ndomains; i++) {
-		if (!selected(run->o, &run->cfg->domains[i]))
+		if (!domain_selected(run->o, &run->cfg->domains[i]))
 			continue;
 		struct check_domain *cd = &res[(*nres)++];
 		check_domain(run, &run->cfg->domains[i], cd);
@@ -350,6 +340,7 @@ int cmd_check(const struct options *o, struct config *cfg)
 	size_t nres = 0;
 	if (!res)
 		return 1;
+	shard_note(o, cfg);
 	for (int round = 0;; round++) {
 		code = check_round(&run, res, &nres);
 		long left = (long)(deadline - now() + 0.5);
