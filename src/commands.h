@@ -10,6 +10,7 @@
 struct options {
 	const char *config;
 	int dry_run, json, detailed, verbose;
+	int quiet, progress;  /* --quiet, --progress (progress.h) */
 	int color;           /* text output may use ANSI colours */
 	const char *resolver;
 	const char *wait;    /* a checked duration: "90s", "30m", "1h30m" */

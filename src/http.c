@@ -36,6 +36,13 @@ struct http_client {
 	double retry_after; /* of the last answer, seconds; <0: none */
 };
 
+static unsigned long requests_total; /* every client of the process */
+
+unsigned long http_requests_total(void)
+{
+	return __atomic_load_n(&requests_total, __ATOMIC_RELAXED);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -285,6 +292,7 @@ static CURLcode attempt(struct http_client *c, const struct http_request *rq,
 	}
 	rate_wait(c);
 	c->requests++;
+	__atomic_fetch_add(&requests_total, 1, __ATOMIC_RELAXED);
 	rs->attempts++;
 	CURLcode rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rs->status);

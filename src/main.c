@@ -44,6 +44,8 @@ static void usage(FILE *out)
 		"      --imap[=DOMAIN]        with dmarc-report: read the rua mailbox (smtp.imap)\n"
 		"      --since YYYY-MM-DD     with --imap: messages since then (default: unseen)\n"
 		"      --mark-seen            with --imap: flag the messages read as seen\n"
+		"      --progress             a progress line on stderr even when not a terminal\n"
+		"  -q, --quiet                no progress line\n"
 		"  -v, --verbose              more on stderr (never secrets)\n"
 		"  -h, --help                 this text\n"
 		"  -V, --version              the version\n"
@@ -75,6 +77,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "since", required_argument, NULL, 'S' },
 		{ "mark-seen", no_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "progress", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -85,7 +89,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->max_age_s = 24 * 3600;
 	/* GNU getopt permutes: options may come before or after the command
 	 * word and the domains ("provision check -c x.cfg example.com"). */
-	while ((c = getopt_long(argc, argv, "c:nvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:nvqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 'n': o->dry_run = 1; break;
@@ -131,6 +135,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'S': o->since = optarg; break;
 		case 'M': o->mark_seen = 1; break;
 		case 'v': o->verbose++; break;
+		case 'q': o->quiet = 1; break;
+		case 'P': o->progress = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("provision %s\n", PROVISION_VERSION); return 0;
 		default: return usage_error("%s", "invalid option");
@@ -162,6 +168,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		return usage_error("%s", "--out PLAN.json goes with --dry-run");
 	if (o->shard_n && o->command && strcmp(o->command, "check") != 0)
 		return usage_error("--shard goes with the main job and check, not %s", o->command);
+	if (o->quiet && o->progress)
+		return usage_error("%s", "--quiet and --progress contradict each other");
 	if ((o->since || o->mark_seen) && !o->imap)
 		return usage_error("%s", "--since and --mark-seen go with --imap");
 	return -1;

@@ -18,7 +18,9 @@
 #include "saved_plan.h"
 #include "config.h"
 #include "plan.h"
+#include "progress.h"
 #include "render.h"
+#include "stop.h"
 #include "provision/util.h"
 
 struct session {
@@ -30,17 +32,19 @@ struct session {
 	cJSON *saved;     /* --out: the plan file being made */
 	struct backup_index *backups; /* backup_dir, read on first use */
 	int saved_failed;
+	struct progress progress;
 	int color;
 };
 
-static void logv(const struct session *s, const char *fmt, ...)
+static void logv(struct session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-static void logv(const struct session *s, const char *fmt, ...)
+static void logv(struct session *s, const char *fmt, ...)
 {
 	if (!s->o->verbose)
 		return;
 	va_list ap;
+	progress_clear(&s->progress);
 	va_start(ap, fmt);
 	fprintf(stderr, "provision: ");
 	vfprintf(stderr, fmt, ap);
@@ -166,11 +170,15 @@ static int process_domain(struct session *s, struct domain_config *d)
 		else if (last)
 			cJSON_AddNullToObject(last, "drift");
 	} else if (!s->json) {
+		progress_clear(&s->progress);
 		render_text_plan(stdout, &p, s->color);
+		fflush(stdout);
 	}
 	cJSON_Delete(drift);
+	progress_clear(&s->progress);
 	render_failure_line(stderr, &p);
 	int code = plan_exit_code(&p, s->o->detailed);
+	progress_done(&s->progress, &p);
 	rrset_list_release(&existing);
 	plan_release(&p);
 	return code;
@@ -215,13 +223,30 @@ int cmd_run(const struct options *o, struct config *cfg)
 		fprintf(stderr, "provision: %s\n", err.msg);
 		goto fail;
 	}
+	size_t total = 0;
+	for (size_t i = 0; i < s->cfg->ndomains; i++)
+		total += (size_t)domain_selected(o, &s->cfg->domains[i]);
+	progress_init(&s->progress, o, total);
+	stop_install();
+	struct stop_tally tally = { .total = total };
 	for (size_t i = 0; i < s->cfg->ndomains; i++) {
 		struct domain_config *d = &s->cfg->domains[i];
 		if (!domain_selected(o, d))
 			continue;
+		if (stop_requested()) {
+			stop_tally_skip(&tally, d->name);
+			continue;
+		}
 		int code = process_domain(s, d);
+		tally.done++;
 		if (rank(code) > rank(worst))
 			worst = code;
+	}
+	progress_end(&s->progress);
+	if (stop_tally_report(&tally)) {
+		if (s->json)
+			cJSON_AddStringToObject(s->json, "stopped", stop_signal_name(stop_requested()));
+		worst = 1;
 	}
 	if (s->json && render_json_print(stdout, s->json) < 0)
 		worst = 1;

@@ -29,6 +29,7 @@
 #include "apply.h"
 #include "render.h"
 #include "saved_plan.h"
+#include "stop.h"
 #include "provision/buf.h"
 #include "provision/provider.h"
 #include "provision/util.h"
@@ -305,8 +306,16 @@ int cmd_apply_plan(const struct options *o, struct config *cfg)
 	}
 	void **handles = calloc(cfg->nproviders + 1, sizeof *handles);
 	cJSON *env = o->json ? render_json_envelope(0) : NULL;
+	struct stop_tally tally = { .total = (size_t)cJSON_GetArraySize(domains) };
+	stop_install();
 	cJSON_ArrayForEach(dj, domains) {
 		struct plan p = { 0 };
+		if (stop_requested()) {
+			const cJSON *dn = cJSON_GetObjectItemCaseSensitive(dj, "domain");
+			stop_tally_skip(&tally, cJSON_IsString(dn) ? dn->valuestring : "?");
+			continue;
+		}
+		tally.done++;
 		apply_domain(o, cfg, handles, dj, &p);
 		if (env)
 			render_json_plan(env, &p);
@@ -317,6 +326,11 @@ int cmd_apply_plan(const struct options *o, struct config *cfg)
 		if (code == 1 || (code == 3 && rc != 1))
 			rc = code;
 		plan_release(&p);
+	}
+	if (stop_tally_report(&tally)) {
+		if (env)
+			cJSON_AddStringToObject(env, "stopped", stop_signal_name(stop_requested()));
+		rc = 1;
 	}
 	if (env)
 		render_json_print(stdout, env);

@@ -71,6 +71,8 @@ void http_response_release(struct http_response *rs);
 
 /* Requests sent by this client (every attempt counts). */
 unsigned long http_client_requests(const struct http_client *c);
+/* Requests sent by every client of the process (for the progress line). */
+unsigned long http_requests_total(void);
 
 /* Percent-encode s for a query string or path segment (caller frees). */
 char *http_escape(const char *s);

@@ -13,6 +13,8 @@ implements handle_api(); this module gives it:
         POST /__fake/reset-calls   zero the counters and the request log
         GET  /__fake/requests      the request log (method, path, query,
                                    status, JSON body) in arrival order
+        GET  /__fake/held          {"held": n}: requests a "hold" fault keeps
+        POST /__fake/release       let every held request go on
         GET  /__fake/state         the fake's state (fake-specific)
         POST /__fake/state         replace the state (fake-specific)
   - fault injection, a sliding-window rate limiter, call counting, and one
@@ -55,6 +57,10 @@ class FaultInjector:
       {"drop": {"count": 1, "when": "before"|"after"}}  close the connection
             without an answer, before or after the request took effect
       {"slow": {"count": 1, "seconds": 5}}  delay the answer
+      {"hold": {"count": 1, "path_contains": "batch"}}  keep the request
+            (before it takes effect) until POST /__fake/release, or 60 s:
+            the test knows a request is in flight (GET /__fake/held) and
+            acts then, with no sleep
       {"malformed": 1}   a 200 whose body is not JSON (request not applied);
                          {"malformed": {"body": "...", "content_type": "..."}}
                          answers that body instead (a truncated document, an
@@ -71,15 +77,36 @@ class FaultInjector:
     Faults of different kinds are independent: one request can consume a
     "slow" and a "status_500" at once.  Order per request: slow, drop
     before, rate_limit, status_500, malformed, --rate-limit, the API,
-    drop after.  Faulted requests are counted in /__fake/calls.
+    drop after; a hold comes first of all.  Faulted requests are counted in /__fake/calls.
     """
 
     KINDS = ("slow", "drop", "rate_limit", "status_500", "malformed",
-             "concurrent_edit")
+             "concurrent_edit", "hold")
 
     def __init__(self):
         self.lock = threading.Lock()
         self.faults = []
+        self.gate = threading.Condition()
+        self.holding = 0
+        self.generation = 0
+
+    def hold(self):
+        """Wait here until release() (at most 60 s)."""
+        with self.gate:
+            gen = self.generation
+            self.holding += 1
+            self.gate.notify_all()
+            self.gate.wait_for(lambda: self.generation != gen, timeout=60)
+            self.holding -= 1
+
+    def release(self):
+        with self.gate:
+            self.generation += 1
+            self.gate.notify_all()
+
+    def held(self):
+        with self.gate:
+            return self.holding
 
     def add(self, spec):
         if not isinstance(spec, dict):
@@ -301,6 +328,8 @@ class FakeHandler(BaseHTTPRequestHandler):
             else raw.decode("utf-8", "replace"), "status": None})
         faults = srv.faults
 
+        if faults.take("hold", method, path):
+            faults.hold()
         slow = faults.take("slow", method, path)
         if slow:
             time.sleep(float(slow.get("seconds", 1)))
@@ -366,6 +395,11 @@ class FakeHandler(BaseHTTPRequestHandler):
             elif method == "DELETE":
                 srv.faults.clear()
                 r = Reply(200, {"pending": []})
+        elif path == "/__fake/held" and method == "GET":
+            r = Reply(200, {"held": srv.faults.held()})
+        elif path == "/__fake/release" and method == "POST":
+            srv.faults.release()
+            r = Reply(200, {"held": srv.faults.held()})
         elif path == "/__fake/calls" and method == "GET":
             r = Reply(200, srv.calls.snapshot())
         elif path == "/__fake/reset-calls" and method == "POST":
