@@ -44,7 +44,7 @@ struct cf {
 };
 
 static const char *const cf_keys[] = {
-	"token_env", "email_env", "key_env", "endpoint", "ca_file", "batch_size", NULL,
+	"token_env", "email_env", "key_env", "endpoint", "ca_file", "batch_size", "rate", NULL,
 };
 
 static void cf_forget(struct cf *cf)
@@ -133,9 +133,11 @@ static int cf_open(const struct provider_config *cfg, void **handle,
 					   "batch_size must be 1 to 3500 (200 on the Free plan)");
 		goto fail;
 	}
-	if ((rc = cf_auth(cf, cfg, err)) < 0)
+	double rn, rw;
+	if ((rc = provider_rate(cfg, &rn, &rw, err)) < 0 || (rc = cf_auth(cf, cfg, err)) < 0)
 		goto fail;
-	/* 1,200 requests per 5 minutes per token: 4/s with a burst of 20. */
+	/* 1,200 requests per 5 minutes per token: 4/s with a burst of 20,
+	 * unless the rate setting gives the account's limit. */
 	const struct http_config hc = {
 		.provider = "cloudflare", .connect_timeout_ms = 10000, .timeout_ms = 60000,
 		.max_retries = 5, .rate = 4.0, .burst = 20, .max_backoff_s = 30,

@@ -77,7 +77,7 @@ struct gd {
 };
 
 static const char *const gd_keys[] = {
-	"key_env", "secret_env", "environment", "endpoint", "ca_file", NULL,
+	"key_env", "secret_env", "environment", "endpoint", "ca_file", "rate", NULL,
 };
 
 /* ---- records ---------------------------------------------------------- */
@@ -300,16 +300,19 @@ static int gd_auth(struct gd *gd, const struct provider_config *cfg,
 }
 
 /*
- * The limiter for a limit of n requests per w seconds: a token bucket whose
- * burst b and rate r never allow more than b + r*w <= n requests in any
- * window of w seconds (3% margin). 60/60 gives a burst of 10 and 0.81/s.
+ * The limiter: the rate setting ("60/m"), else PROVISION_GODADDY_RATE_LIMIT
+ * ("N/SECONDS", for tests), else GoDaddy's 60 requests a minute; a token
+ * bucket that never allows more than that in any window (provider_bucket).
  */
 static int gd_rate(const struct provider_config *cfg, double *rate, int *burst,
 		   struct prov_error *err)
 {
 	const char *spec = getenv(GD_RATE_ENV);
 	double n = GD_LIMIT_N, w = GD_LIMIT_W;
-	if (spec && *spec) {
+	int rc = provider_rate(cfg, &n, &w, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 0 && spec && *spec) {
 		char *end;
 		n = strtod(spec, &end);
 		if (*end == '/')
@@ -319,10 +322,7 @@ static int gd_rate(const struct provider_config *cfg, double *rate, int *burst,
 						     "%s must be N/SECONDS (GoDaddy's limit: "
 						     "60/60), not '%s'", GD_RATE_ENV, spec);
 	}
-	*burst = (int)(n / 6) > 1 ? (int)(n / 6) : 1;
-	*rate = (n - *burst) / w * 0.97;
-	if (*rate <= 0)
-		*rate = n / w * 0.5;
+	provider_bucket(n, w, rate, burst);
 	return 0;
 }
 

@@ -51,6 +51,41 @@ int provider_endpoint(const struct provider_config *cfg, const char *def,
 	return 0;
 }
 
+void provider_bucket(double n, double w, double *rate, int *burst)
+{
+	*burst = (int)(n / 6) > 1 ? (int)(n / 6) : 1;
+	*rate = (n - *burst) / w * 0.97;
+	if (*rate <= 0)
+		*rate = n / w * 0.5;
+}
+
+int provider_rate(const struct provider_config *cfg, double *n, double *w,
+		  struct prov_error *err)
+{
+	const char *spec = provider_setting(cfg, "rate");
+	if (!spec)
+		return 0;
+	char *end;
+	double count = strtod(spec, &end), per = 0;
+	if (end != spec && *end == '/') {
+		const char *u = end + 1;
+		double k = 1;
+		if (*u >= '0' && *u <= '9') {
+			k = strtod(u, &end);
+			u = end;
+		}
+		per = strcmp(u, "s") == 0 ? k : strcmp(u, "m") == 0 ? k * 60 :
+		      strcmp(u, "h") == 0 ? k * 3600 : 0;
+	}
+	if (end == spec || !(count >= 1 && count <= 1e6) || !(per > 0 && per <= 86400))
+		return provider_config_error(cfg, "rate", err,
+					     "rate must be REQUESTS/PERIOD such as \"4/s\", "
+					     "\"60/m\" or \"1200/5m\", not \"%s\"", spec);
+	*n = count;
+	*w = per;
+	return 1;
+}
+
 struct http_client *provider_http(const struct provider_config *cfg,
 				  const struct http_config *hc,
 				  struct prov_error *err)
@@ -58,6 +93,12 @@ struct http_client *provider_http(const struct provider_config *cfg,
 	const char *ca = provider_setting(cfg, "ca_file");
 	struct buf path = BUF_INIT;
 	struct http_config c = *hc;
+	double n, w;
+	int rc = provider_rate(cfg, &n, &w, err);
+	if (rc < 0)
+		return NULL;
+	if (rc > 0)
+		provider_bucket(n, w, &c.rate, &c.burst);
 	if (ca && ca[0] != '/' && cfg->base_dir && *cfg->base_dir)
 		buf_printf(&path, "%s/", cfg->base_dir);
 	if (ca)

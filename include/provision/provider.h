@@ -122,6 +122,14 @@ struct http_config;
  * frees), or PROV_ERR_CONFIG / PROV_ERR_NOMEM with err. */
 int provider_endpoint(const struct provider_config *cfg, const char *def,
 		      char **base, struct prov_error *err);
+/* The provider's "rate" setting ("4/s", "60/m", "1200/5m": REQUESTS/PERIOD,
+ * the account's published limit): 1 and *n requests per *w seconds, 0 when
+ * not set, or PROV_ERR_CONFIG with err naming FILE:LINE. */
+int provider_rate(const struct provider_config *cfg, double *n, double *w,
+		  struct prov_error *err);
+/* The token bucket for at most n requests in any w seconds: burst b and
+ * rate r with b + r*w <= n, 3% margin (60/60: a burst of 10, 0.81/s). */
+void provider_bucket(double n, double w, double *rate, int *burst);
 /* An HTTP client for the provider: *hc with its ca_file setting (relative
  * to the configuration file's directory) and -v. NULL with err. */
 struct http_client *provider_http(const struct provider_config *cfg,

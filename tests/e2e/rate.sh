@@ -1,0 +1,71 @@
+#!/bin/sh
+# The rate setting: a provider block's requests stay under the limit it
+# gives ("10/2s"), so a fake enforcing exactly that limit answers no 429;
+# without it, the default burst of the Cloudflare limiter (20) overruns the
+# same fake, which shows the setting is what keeps the run under. Malformed
+# rates are configuration errors naming FILE:LINE. Counts, not times.
+. "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/knot.sh"
+. "$TOP/tests/lib/fakes.sh"
+
+cp -r "$TOP/tests/data/e2e/dns" "$T/dns"
+knot_start "$T/dns" || { not_ok "knot starts"; finish; exit 1; }
+
+python3 - >"$T/seed.json" <<'PY'
+import json
+print(json.dumps({"zones": [{"name": "r%d.example" % i, "records": [
+    {"type": "TXT", "name": "r%d.example" % i,
+     "content": "\"v=spf1 ip4:192.0.2.%d -all\"" % (i + 1), "ttl": 300}]}
+    for i in range(10)]}))
+PY
+export CF_TEST_TOKEN="cf-rate-secret-$$"
+cf_fake_start "$T/seed.json" --token "$CF_TEST_TOKEN" --rate-limit 10/2 ||
+	{ not_ok "cloudflare fake starts"; finish; exit 1; }
+cfg() { # cfg FILE [RATE]
+	{
+		printf 'providers: { cf = { type = "cloudflare"; token_env = "CF_TEST_TOKEN"; endpoint = "%s"; ca_file = "%s";%s }; };\n' \
+			"$CF_URL" "$CF_CA" "${2:+ rate = \"$2\";}"
+		echo 'domains = ('
+		for i in 0 1 2 3 4 5 6 7 8 9; do
+			[ $i -gt 0 ] && echo ','
+			echo "{ name = \"r$i.example\"; provider = \"cf\"; }"
+		done
+		echo ');'
+	} >"$1"
+}
+count429() { cf_fake_requests | python3 -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin) if r["status"] == 429))'; }
+total() { cf_fake_requests | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+
+cfg "$T/limited.cfg" "10/2s"
+expect_exit 0 "dry run of 10 domains with rate = \"10/2s\"" "$PROVISION" -c "$T/limited.cfg" --resolver "$KNOT_ADDR" --dry-run
+n=$(total); r=$(count429)
+check "rate = \"10/2s\": $n requests, none answered 429 ($r)" test "$r" -eq 0 -a "$n" -ge 10
+cf_fake_reset_calls >/dev/null
+expect_exit 0 "apply of 10 domains with rate = \"10/2s\"" "$PROVISION" -c "$T/limited.cfg" --resolver "$KNOT_ADDR"
+n=$(total); r=$(count429)
+check "apply under rate = \"10/2s\": $n requests, none answered 429 ($r)" test "$r" -eq 0 -a "$n" -ge 30
+
+# the same fake without the setting: the default burst of 20 runs into it
+cf_fake_reset_calls >/dev/null
+cfg "$T/default.cfg"
+expect_exit 0 "dry run without a rate setting (429s retried)" \
+	"$PROVISION" -c "$T/default.cfg" --resolver "$KNOT_ADDR" --dry-run
+check "without the setting the same run is answered 429 ($(count429) times)" test "$(count429)" -gt 0
+
+for bad in "0/s" "fast" "4/" "4/x" "4/0s" "-1/s" "4/2d"; do
+	cfg "$T/bad.cfg" "$bad"
+	expect_exit 78 "rate = \"$bad\" refused" "$PROVISION" -c "$T/bad.cfg" --dry-run
+	grep_file "bad.cfg:1: .*rate must be REQUESTS/PERIOD such as \"4/s\", \"60/m\" or \"1200/5m\", not \"$bad\"" \
+		"$T/err" "rate = \"$bad\": FILE:LINE and what it takes"
+done
+for good in "4/s" "60/m" "1200/5m" "5000/h" "2.5/s"; do
+	cfg "$T/good.cfg" "$good"
+	expect_exit 0 "rate = \"$good\" accepted" "$PROVISION" -c "$T/good.cfg" --resolver "$KNOT_ADDR" --dry-run r0.example
+done
+cat >"$T/gd.cfg" <<CFG
+providers: { gd = { type = "godaddy"; endpoint = "https://127.0.0.1:1"; rate = "fast"; }; };
+domains = ( { name = "g.example"; provider = "gd"; } );
+CFG
+GODADDY_API_KEY=k GODADDY_API_SECRET=s expect_exit 78 "godaddy: rate = \"fast\" refused" "$PROVISION" -c "$T/gd.cfg" --dry-run
+grep_file "gd.cfg:1: .*rate must be REQUESTS/PERIOD" "$T/err" "godaddy: the rate error names FILE:LINE"
+finish
