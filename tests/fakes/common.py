@@ -330,6 +330,8 @@ class FakeHandler(BaseHTTPRequestHandler):
 
         if faults.take("hold", method, path):
             faults.hold()
+        if getattr(srv, "latency", 0):
+            time.sleep(srv.latency)
         slow = faults.take("slow", method, path)
         if slow:
             time.sleep(float(slow.get("seconds", 1)))
@@ -469,6 +471,9 @@ def add_server_args(p):
                    help="plain HTTP instead of HTTPS (debugging only)")
     p.add_argument("--rate-limit", type=RateLimiter.parse, metavar="N/W",
                    help="at most N requests per W seconds per credential")
+    p.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
+                   help="answer every API request this much later, as a "
+                   "real API far away does (bench/scale.sh: 0.05)")
 
 
 def serve(args, fake, handler=FakeHandler):
@@ -485,6 +490,7 @@ def serve(args, fake, handler=FakeHandler):
         ctx.load_cert_chain(args.cert, args.key)
     srv = FakeServer((args.host, args.port), handler, fake, ctx,
                      args.rate_limit)
+    srv.latency = max(0.0, args.latency)
     port = srv.server_address[1]
     if args.port_file:
         tmp = args.port_file + ".tmp"
