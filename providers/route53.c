@@ -3,9 +3,9 @@
  *
  * Requests are signed by libcurl (CURLOPT_AWS_SIGV4, region us-east-1,
  * service route53) through http.c; XML is read and written with libxml2.
- * Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
- * AWS_SESSION_TOKEN or from a profile of the shared credentials file, as
- * the AWS CLI takes them.
+ * Credentials are found as the AWS SDKs find them (aws_credentials.c: the
+ * environment, the profile, web identity, the instance metadata service)
+ * and renewed before a request when they expire within five minutes.
  *
  * The zone is found with ListHostedZonesByName (a public zone wins over a
  * private one of the same name; two public ones are an error), unless the
@@ -116,7 +116,7 @@ static int r53_open(const struct provider_config *cfg, void **handle,
 		.max_retries = 5, .rate = 5.0, .burst = 5, .max_backoff_s = 20,
 	};
 	r->http = provider_http(cfg, &hc, err);
-	if (!r->http) {
+	if (!r->http || (rc = r53_creds_init(r, cfg, err)) < 0) {
 		rc = PROV_ERR_RUNTIME;
 		goto fail;
 	}
@@ -230,7 +230,7 @@ static int r53_lookup(struct r53 *r, struct prov_error *err)
 		if (nc == 0)
 			rc = prov_errorf(err, PROV_ERR_RUNTIME,
 					 "route53: zone %s: no hosted zone of this name in the account "
-					 "(%s)", r->zone_bare, r->creds.source);
+					 "(%s)", r->zone_bare, r53_cred_source(r));
 		else if (npublic == 0)
 			rc = prov_errorf(err, PROV_ERR_RUNTIME,
 					 "route53: zone %s: only private hosted zones have this name: %s; "
@@ -250,9 +250,6 @@ static int r53_lookup(struct r53 *r, struct prov_error *err)
 /* Make r's zone z: the same as last time, or a new one (cache dropped). */
 static int r53_zone(struct r53 *r, const struct zone *z, struct prov_error *err)
 {
-	int rc = r53_creds(r, err);
-	if (rc < 0)
-		return rc;
 	if (r->zone_name && dname_equal(r->zone_name, z->name) && r->zone_id)
 		return 0;
 	r53_forget(r);

@@ -41,8 +41,8 @@ struct r53 {
 	char *base;       /* endpoint without trailing slash */
 	char *sigv4;      /* "aws:amz:REGION:route53" */
 	char *profile;    /* the profile setting, or NULL */
-	int creds_loaded;
-	struct aws_creds creds;
+	struct aws_chain *chain;        /* where credentials come from */
+	const struct aws_creds *creds;  /* in use (the chain's), or NULL */
 	char *userpwd, *token_hdr;
 	const char *hdrs[3];
 	const char *redact[3];
@@ -69,13 +69,17 @@ struct r53_answer {
 
 enum { CALL_OK = 0, CALL_AWS = 1 };
 
-/* The credentials, loaded once: 0, or an error in err. */
-int r53_creds(struct r53 *r, struct prov_error *err);
+/* The chain of credential sources (nothing read yet): 0, or an error. */
+int r53_creds_init(struct r53 *r, const struct provider_config *cfg,
+		   struct prov_error *err);
 /* Drop the credentials and what was made of them (wiped). */
 void r53_creds_release(struct r53 *r);
+/* Where the credentials in use came from, for messages. */
+const char *r53_cred_source(const struct r53 *r);
 /*
- * One API call; Throttling (and PriorRequestNotComplete) answers are
- * retried here with back-off. Returns CALL_OK with a->root the answer's
+ * One API call, with credentials renewed before it when they expire soon
+ * (and once when AWS answers ExpiredToken); Throttling (and
+ * PriorRequestNotComplete) answers are retried here with back-off. Returns CALL_OK with a->root the answer's
  * root element, CALL_AWS with a->code/msg for an AWS error document (err
  * not set), or PROV_ERR_RUNTIME with err set ("route53: <what>: ...").
  * *unknown: a write whose outcome is unknown. a is released by the caller

@@ -15,40 +15,56 @@
 
 #include "route53_internal.h"
 
-int r53_creds(struct r53 *r, struct prov_error *err)
+/* The credentials for the next request; what is signed with them made
+ * again when they are new. force: AWS said the ones in use expired. */
+static int creds_for_request(struct r53 *r, int force, struct prov_error *err)
 {
-	if (r->creds_loaded)
-		return 0;
-	r53_creds_release(r); /* what a failed attempt left */
-	struct buf who = BUF_INIT;
-	buf_printf(&who, "route53: provider '%s'", r->provider);
-	int rc = aws_creds_load(&r->creds, buf_str(&who), r->profile, err);
-	buf_release(&who);
-	if (rc < 0)
+	const struct aws_creds *c;
+	int changed;
+	int rc = aws_chain_get(r->chain, force, &c, &changed, err);
+	if (rc < 0 || !changed)
 		return rc;
+	aws_wipe(r->userpwd);
+	aws_wipe(r->token_hdr);
+	r->token_hdr = NULL;
+	r->creds = c;
 	struct buf b = BUF_INIT;
-	buf_printf(&b, "%s:%s", r->creds.akid, r->creds.secret);
+	buf_printf(&b, "%s:%s", c->akid, c->secret);
 	r->userpwd = buf_detach(&b);
-	if (r->creds.token) {
-		buf_printf(&b, "X-Amz-Security-Token: %s", r->creds.token);
+	if (c->token) {
+		buf_printf(&b, "X-Amz-Security-Token: %s", c->token);
 		r->token_hdr = buf_detach(&b);
 	}
-	r->redact[0] = r->creds.secret;
-	r->redact[1] = r->creds.token;
-	if (!r->userpwd || (r->creds.token && !r->token_hdr))
+	r->redact[0] = c->secret;
+	r->redact[1] = c->token;
+	if (!r->userpwd || (c->token && !r->token_hdr))
 		return prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
-	r->creds_loaded = 1;
 	return 0;
+}
+
+int r53_creds_init(struct r53 *r, const struct provider_config *cfg, struct prov_error *err)
+{
+	struct buf who = BUF_INIT;
+	buf_printf(&who, "route53: provider '%s'", r->provider);
+	r->chain = aws_chain_new(buf_str(&who), r->profile, cfg, err);
+	buf_release(&who);
+	return r->chain ? 0 : PROV_ERR_RUNTIME;
 }
 
 void r53_creds_release(struct r53 *r)
 {
-	aws_creds_release(&r->creds);
 	aws_wipe(r->userpwd);
 	aws_wipe(r->token_hdr);
 	r->userpwd = r->token_hdr = NULL;
 	r->redact[0] = r->redact[1] = NULL;
-	r->creds_loaded = 0;
+	r->creds = NULL;
+	aws_chain_free(r->chain);
+	r->chain = NULL;
+}
+
+const char *r53_cred_source(const struct r53 *r)
+{
+	return r->creds ? r->creds->source : "no credentials yet";
 }
 
 void r53_sleep(double s)
@@ -89,10 +105,11 @@ void r53_answer_release(struct r53_answer *a)
  * may quote the canonical request, session token included). */
 static void clean_message(const struct r53 *r, char *s, size_t size)
 {
-	const char *secrets[] = { r->creds.secret, r->creds.token, NULL };
+	const char *secrets[] = { r->creds ? r->creds->secret : NULL,
+				  r->creds ? r->creds->token : NULL, NULL };
 	s[strcspn(s, "\r\n")] = '\0';
-	for (size_t i = 0; secrets[i]; i++) {
-		char *p = *secrets[i] ? strstr(s, secrets[i]) : NULL;
+	for (size_t i = 0; i < 2; i++) {
+		char *p = secrets[i] && *secrets[i] ? strstr(s, secrets[i]) : NULL;
 		if (p) {
 			*p = '\0';
 			if (size - (size_t)(p - s) > sizeof "[redacted]")
@@ -112,14 +129,14 @@ const char *r53_hint(const struct r53 *r, const char *code)
 {
 	static char h[400];
 	if (strcmp(code, "SignatureDoesNotMatch") == 0 || strcmp(code, "IncompleteSignature") == 0)
-		snprintf(h, sizeof h, " (check the secret access key: %s)", r->creds.source);
+		snprintf(h, sizeof h, " (check the secret access key: %s)", r53_cred_source(r));
 	else if (strcmp(code, "InvalidClientTokenId") == 0 ||
 		 strcmp(code, "UnrecognizedClientException") == 0)
 		snprintf(h, sizeof h, " (AWS does not know this access key id or session token: %s)",
-			 r->creds.source);
+			 r53_cred_source(r));
 	else if (strcmp(code, "ExpiredToken") == 0)
 		snprintf(h, sizeof h, " (the session token has expired: get new temporary "
-			 "credentials; %s)", r->creds.source);
+			 "credentials; %s)", r53_cred_source(r));
 	else if (strcmp(code, "AccessDenied") == 0)
 		snprintf(h, sizeof h, " (the IAM policy must allow route53:ListHostedZonesByName, "
 			 "ListResourceRecordSets, ChangeResourceRecordSets and GetChange)");
@@ -139,17 +156,21 @@ int r53_call(struct r53 *r, const char *method, const char *path, const char *bo
 	memset(a, 0, sizeof *a);
 	if (unknown)
 		*unknown = 0;
-	size_t nh = 0;
-	if (r->token_hdr)
-		r->hdrs[nh++] = r->token_hdr;
-	if (body)
-		r->hdrs[nh++] = "Content-Type: text/xml";
-	r->hdrs[nh] = NULL;
-	const struct http_request rq = { method, buf_str(&url), body, r->hdrs, write, r->sigv4,
-					 r->userpwd, r->redact };
-	for (int n = 0;; n++) {
+	for (int n = 0, force = 0, renewed = 0;; n++) {
 		struct http_response rs;
 		r53_answer_release(a);
+		/* before each request: credentials that expire soon are renewed */
+		if ((rc = creds_for_request(r, force, err)) < 0)
+			break;
+		force = 0;
+		size_t nh = 0;
+		if (r->token_hdr)
+			r->hdrs[nh++] = r->token_hdr;
+		if (body)
+			r->hdrs[nh++] = "Content-Type: text/xml";
+		r->hdrs[nh] = NULL;
+		const struct http_request rq = { method, buf_str(&url), body, r->hdrs, write,
+						 r->sigv4, r->userpwd, r->redact };
 		rc = http_send(r->http, &rq, &rs, err);
 		if (rc < 0) {
 			if (unknown)
@@ -174,6 +195,14 @@ int r53_call(struct r53 *r, const char *method, const char *path, const char *bo
 			break;
 		}
 		error_of(r, a);
+		if (strcmp(a->code, "ExpiredToken") == 0 && !renewed &&
+		    aws_chain_refreshable(r->chain)) { /* expired before they said: once more */
+			renewed = force = 1;
+			if (r->verbose)
+				fprintf(stderr, "provision: route53: %s %s: ExpiredToken, fetching "
+					"the credentials again\n", method, path);
+			continue;
+		}
 		int again = strcmp(a->code, "Throttling") == 0 ||
 			    strcmp(a->code, "PriorRequestNotComplete") == 0;
 		if (!again || n + 1 >= R53_TRIES) {
