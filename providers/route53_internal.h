@@ -7,9 +7,13 @@
  *                     sets, compared with what was read
  * route53_wait.c      GetChange until INSYNC
  * route53_rrsets.c    the record sets read (ListResourceRecordSets)
- * route53_request.c   one signed API call, Throttling retried
- * route53_xml.h       the wire forms (route53_xml.c, route53_text.c)
- * aws_credentials.h   where the keys come from
+ * route53_request.c   one signed API call, credentials renewed before
+ *                     it, Throttling retried
+ * aws_credentials.h   where the keys come from (aws_credentials.c: the
+ *                     chain; aws_process.c, aws_sts.c, aws_imds.c: the
+ *                     sources that fetch)
+ * route53_xml.h       the wire forms (route53_xml.c, route53_text.c); its
+ *                     element helpers also read STS's XML
  *
  * Each file uses only those listed below it.
  */

@@ -54,14 +54,22 @@ printf '%s\n' "$JWT" >"$T/jwt"
 printf '%s\n' "$OLD_JWT" >"$T/old-jwt"
 
 : >"$T/all-output"
-# R EXIT "description" [VAR=value...]: a -v dry run of example.com (two
-# Route 53 requests) with these variables; its output kept for the
-# secret checks at the end.
+# R EXIT "description" PATTERN [VAR=value...]: a -v dry run of example.com
+# (two Route 53 requests) with these variables must exit EXIT and say
+# PATTERN (a grep pattern, "" for none) on stdout or stderr; its output
+# is kept for the secret checks at the end.
 R() {
-	_want=$1; _d=$2; shift 2
-	expect_exit "$_want" "$_d" env "$@" "$PROVISION" -c "$T/p.cfg" --resolver "$KNOT_ADDR" \
-		-v --dry-run --detailed-exitcode example.com
+	_want=$1; _d=$2; _pat=$3; shift 3
+	env "$@" "$PROVISION" -c "$T/p.cfg" --resolver "$KNOT_ADDR" -v --dry-run \
+		--detailed-exitcode example.com >"$T/out" 2>"$T/err"
+	_got=$?
 	cat "$T/out" "$T/err" >>"$T/all-output"
+	if [ "$_got" -eq "$_want" ] && { [ -z "$_pat" ] || cat "$T/out" "$T/err" | grep -q -- "$_pat"; }; then
+		ok "$_d (exit $_got)"
+	else
+		not_ok "$_d: exit $_got, want $_want${_pat:+, and '$_pat'}"
+		grep -v '^[<>*]' "$T/err" | head -5 | sed 's/^/#   err: /'
+	fi
 }
 calls() { # calls PORT KEY: the fake's counter
 	fake_ctl "$1" GET /__fake/calls |
@@ -78,9 +86,8 @@ IMDS_CALL='GET /latest/meta-data/iam/security-credentials/:role'
 
 # --- 1. the environment's static keys ------------------------------------------
 reset
-R 2 "environment keys" AWS_ACCESS_KEY_ID="$AKID" AWS_SECRET_ACCESS_KEY="$SECRET"
-grep_file "provision: route53: provider 'aws': credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY$" \
-	"$T/err" "--verbose names the environment as the source"
+R 2 "environment keys: --verbose names the environment as the source" \
+	"provision: route53: provider 'aws': credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY$" AWS_ACCESS_KEY_ID="$AKID" AWS_SECRET_ACCESS_KEY="$SECRET"
 
 # --- 2. a profile: static keys, credential_process, web identity ----------------------
 cat >"$T/config" <<EOF
@@ -135,81 +142,74 @@ esac
 EOF
 chmod +x "$T/cred-helper"
 
-R 2 "static keys of a [profile NAME] in the config file" AWS_PROFILE=cfgkeys
-grep_file "credentials of profile 'cfgkeys' in $T/config" "$T/err" "... named with --verbose"
-R 2 "credential_process (split into words, no shell)" AWS_PROFILE=proc
-grep_file "credentials from credential_process of profile 'proc' in $T/config" "$T/err" \
-	"... named with --verbose"
-R 2 "credential_process with a pipe (run by /bin/sh -c)" AWS_PROFILE=procsh
-R 1 "credential_process exits 3" AWS_PROFILE=procfail
-grep_file "route53: provider 'aws': credential_process of profile 'procfail' in $T/config exited with status 3$" \
-	"$T/err" "the failure is one line naming the profile"
-R 1 "credential_process prints broken JSON" AWS_PROFILE=procjunk
-grep_file "credential_process of profile 'procjunk' in $T/config gave no JSON object" "$T/out" \
-	"broken JSON explained"
-R 1 "credential_process prints Version 2" AWS_PROFILE=procv2
-grep_file "gave no \"Version\": 1" "$T/out" "the version is checked"
-R 2 "web_identity_token_file and role_arn in a profile" AWS_PROFILE=webp
-grep_file "credentials from web identity (role $ROLE) via STS, profile 'webp' in $T/config" "$T/err" \
-	"... named with --verbose"
+R 2 "static keys of a [profile NAME] in the config file: named with --verbose" \
+	"credentials of profile 'cfgkeys' in $T/config" AWS_PROFILE=cfgkeys
+R 2 "credential_process (split into words, no shell), named with --verbose" \
+	"credentials from credential_process of profile 'proc' in $T/config" AWS_PROFILE=proc
+R 2 "credential_process with a pipe (run by /bin/sh -c)" \
+	"credentials from credential_process of profile 'procsh'" AWS_PROFILE=procsh
+R 1 "credential_process exits 3: the failure is one line naming the profile" \
+	"route53: provider 'aws': credential_process of profile 'procfail' in $T/config exited with status 3$" AWS_PROFILE=procfail
+R 1 "credential_process prints broken JSON: explained" \
+	"credential_process of profile 'procjunk' in $T/config gave no JSON object" AWS_PROFILE=procjunk
+R 1 "credential_process prints Version 2: the version is checked" \
+	"gave no \"Version\": 1" AWS_PROFILE=procv2
+R 2 "web_identity_token_file and role_arn in a profile, named with --verbose" \
+	"credentials from web identity (role $ROLE) via STS, profile 'webp' in $T/config" AWS_PROFILE=webp
 grep_file "to $ROLE (session profile-session)" "$T/fake-sts.log" "the profile's role_session_name is sent"
-R 1 "an SSO profile is refused with a way out" AWS_PROFILE=sso
-grep_file "profile 'sso' in $T/config has no aws_access_key_id and aws_secret_access_key, credential_process or web_identity_token_file with role_arn (SSO is not read" \
-	"$T/out" "SSO explained"
-R 1 "a named profile in neither file" AWS_PROFILE=nosuch
-grep_file "profile 'nosuch' is not in $T/credentials nor in $T/config" "$T/out" "both files named"
+R 1 "an SSO profile is refused with a way out: SSO explained" \
+	"profile 'sso' in $T/config has no aws_access_key_id and aws_secret_access_key, credential_process or web_identity_token_file with role_arn (SSO is not read" AWS_PROFILE=sso
+R 1 "a named profile in neither file: both files named" \
+	"profile 'nosuch' is not in $T/credentials nor in $T/config" AWS_PROFILE=nosuch
 
 # --- 3. web identity from the environment ---------------------------------------------
 WEB="AWS_WEB_IDENTITY_TOKEN_FILE=$T/jwt AWS_ROLE_ARN=$ROLE"
 reset
-R 2 "web identity: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN through STS" $WEB
-grep_file "provision: route53: provider 'aws': credentials from web identity (role $ROLE) via STS$" \
-	"$T/err" "--verbose: credentials from web identity (role ...) via STS"
+R 2 "web identity: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN through STS: --verbose: credentials from web identity (role ...) via STS" \
+	"provision: route53: provider 'aws': credentials from web identity (role $ROLE) via STS$" $WEB
 check "one AssumeRoleWithWebIdentity, then two signed Route 53 calls with its keys" \
 	test "$(calls "$STS_PORT" "$STS_CALL")/$(calls "$R53_PORT" total)" = 1/2
 grep_file "session provision-[0-9]*)" "$T/fake-sts.log" "a session name is made up when none is given"
-R 2 "AWS_ROLE_SESSION_NAME is sent" $WEB AWS_ROLE_SESSION_NAME=ci-run-42
+R 2 "AWS_ROLE_SESSION_NAME is sent" "via STS$" $WEB AWS_ROLE_SESSION_NAME=ci-run-42
 grep_file "(session ci-run-42)" "$T/fake-sts.log" "... as RoleSessionName"
 : >"$T/empty-jwt"
-R 1 "an empty token file" AWS_WEB_IDENTITY_TOKEN_FILE="$T/empty-jwt" AWS_ROLE_ARN="$ROLE"
-grep_file "the web identity token file $T/empty-jwt is empty" "$T/out" "empty token file explained"
+R 1 "an empty token file: empty token file explained" \
+	"the web identity token file $T/empty-jwt is empty" AWS_WEB_IDENTITY_TOKEN_FILE="$T/empty-jwt" AWS_ROLE_ARN="$ROLE"
 printf 'not-the-token\n' >"$T/bad-jwt"
-R 1 "STS refuses a token it does not know" AWS_WEB_IDENTITY_TOKEN_FILE="$T/bad-jwt" AWS_ROLE_ARN="$ROLE"
-grep_file "web identity (role $ROLE): STS AssumeRoleWithWebIdentity at https://127.0.0.1:$STS_PORT: HTTP 400 InvalidIdentityToken: " \
-	"$T/out" "InvalidIdentityToken in one line"
+R 1 "STS refuses a token it does not know: InvalidIdentityToken in one line" \
+	"web identity (role $ROLE): STS AssumeRoleWithWebIdentity at https://127.0.0.1:$STS_PORT: HTTP 400 InvalidIdentityToken: " AWS_WEB_IDENTITY_TOKEN_FILE="$T/bad-jwt" AWS_ROLE_ARN="$ROLE"
 grep_file "check the identity provider in IAM" "$T/out" "... with what to check"
-R 1 "an expired web identity token" AWS_WEB_IDENTITY_TOKEN_FILE="$T/old-jwt" AWS_ROLE_ARN="$ROLE"
-grep_file "HTTP 400 ExpiredTokenException: Token expired" "$T/out" "ExpiredTokenException explained"
-R 1 "a role the token may not assume" $WEB AWS_ROLE_ARN=arn:aws:iam::123456789012:role/other
-grep_file "HTTP 403 AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity (the role's trust policy" \
-	"$T/out" "AccessDenied explained"
-R 1 "AWS_ROLE_ARN without a token file" AWS_ROLE_ARN="$ROLE"
-grep_file "AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not" "$T/out" "half-set web identity explained"
-R 1 "a token file that is not there" AWS_WEB_IDENTITY_TOKEN_FILE="$T/no-jwt" AWS_ROLE_ARN="$ROLE"
-grep_file "cannot read the web identity token file $T/no-jwt: No such file" "$T/out" "missing token file explained"
+R 1 "an expired web identity token: ExpiredTokenException explained" \
+	"HTTP 400 ExpiredTokenException: Token expired" AWS_WEB_IDENTITY_TOKEN_FILE="$T/old-jwt" AWS_ROLE_ARN="$ROLE"
+R 1 "a role the token may not assume: AccessDenied explained" \
+	"HTTP 403 AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity (the role's trust policy" $WEB AWS_ROLE_ARN=arn:aws:iam::123456789012:role/other
+R 1 "AWS_ROLE_ARN without a token file: half-set web identity explained" \
+	"AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not" AWS_ROLE_ARN="$ROLE"
+R 1 "a token file that is not there: missing token file explained" \
+	"cannot read the web identity token file $T/no-jwt: No such file" AWS_WEB_IDENTITY_TOKEN_FILE="$T/no-jwt" AWS_ROLE_ARN="$ROLE"
 
 # --- 4. the instance metadata service (IMDSv2) ------------------------------------------
 reset
-R 2 "instance metadata service" AWS_EC2_METADATA_DISABLED=false
-grep_file "credentials from the instance metadata service (role provision-instance-role) at http://127.0.0.1:$IMDS_PORT$" \
-	"$T/err" "--verbose names IMDS and the role"
+R 2 "instance metadata service: --verbose names IMDS and the role" \
+	"credentials from the instance metadata service (role provision-instance-role) at http://127.0.0.1:$IMDS_PORT$" AWS_EC2_METADATA_DISABLED=false
 check "a session token, the role, its credentials: 3 IMDS calls" \
 	test "$(calls "$IMDS_PORT" 'PUT /latest/api/token')/$(calls "$IMDS_PORT" 'GET /latest/meta-data/iam/security-credentials/')/$(calls "$IMDS_PORT" "$IMDS_CALL")" = 1/1/1
-check "the IMDS fake refuses a request without the session token (401)" test \
-	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$IMDS_PORT/latest/meta-data/iam/security-credentials/")" = 401
+# the role that provision read with its session token is refused without
+check "... which the fake refuses without the session token (401)" both \
+	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$IMDS_PORT/latest/meta-data/iam/security-credentials/")" \
+	= 401 "(role provision-instance-role) at http"
 state "$IMDS_PORT" '{"refuse_token": true}'
-R 1 "IMDS refuses the token request" AWS_EC2_METADATA_DISABLED=false
-grep_file "the instance metadata service at http://127.0.0.1:$IMDS_PORT: PUT /latest/api/token: HTTP 403" \
-	"$T/out" "the refusal is in the list of what was tried"
+R 1 "IMDS refuses the token request: the refusal is in the list of what was tried" \
+	"the instance metadata service at http://127.0.0.1:$IMDS_PORT: PUT /latest/api/token: HTTP 403" AWS_EC2_METADATA_DISABLED=false
 state "$IMDS_PORT" '{"refuse_token": false}'
 reset
-R 1 "AWS_EC2_METADATA_DISABLED=true: IMDS is not asked" AWS_EC2_METADATA_DISABLED=true
-grep_file "tried the environment, profile 'default' in $T/config (no keys), web identity (AWS_WEB_IDENTITY_TOKEN_FILE not set), the instance metadata service (AWS_EC2_METADATA_DISABLED)" \
-	"$T/out" "no credentials: every source tried is listed"
+R 1 "AWS_EC2_METADATA_DISABLED=true: IMDS is not asked: no credentials: every source tried is listed" \
+	"tried the environment, profile 'default' in $T/config (no keys), web identity (AWS_WEB_IDENTITY_TOKEN_FILE not set), the instance metadata service (AWS_EC2_METADATA_DISABLED)" AWS_EC2_METADATA_DISABLED=true
 check "... and IMDS got no call" both "$(calls "$IMDS_PORT" total)" = 0 "(AWS_EC2_METADATA_DISABLED)"
 CLOSED=$(free_port)
 start=$(date +%s)
-R 1 "no instance metadata service: fails fast" AWS_EC2_METADATA_DISABLED=false \
+R 1 "no instance metadata service: fails fast" "instance metadata service at http://127.0.0.1:$CLOSED: " \
+	AWS_EC2_METADATA_DISABLED=false \
 	AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$CLOSED"
 check "... within 10 s, saying what was tried" both $(($(date +%s) - start)) -lt 10 \
 	"the instance metadata service at http://127.0.0.1:$CLOSED: "
@@ -221,46 +221,45 @@ aws_access_key_id = $PROC_AKID
 aws_secret_access_key = $PROC_SECRET
 EOF
 reset
-R 2 "environment keys beat the default profile" AWS_ACCESS_KEY_ID="$AKID" AWS_SECRET_ACCESS_KEY="$SECRET" \
+R 2 "environment keys beat the default profile: the environment is used" \
+	"credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY$" AWS_ACCESS_KEY_ID="$AKID" AWS_SECRET_ACCESS_KEY="$SECRET" \
 	$WEB AWS_EC2_METADATA_DISABLED=false
-grep_file "credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY$" "$T/err" "... the environment is used"
-R 2 "the default profile beats web identity and IMDS" $WEB AWS_EC2_METADATA_DISABLED=false
-grep_file "credentials of profile 'default' in $T/credentials" "$T/err" "... the profile is used"
+R 2 "the default profile beats web identity and IMDS: the profile is used" \
+	"credentials of profile 'default' in $T/credentials" $WEB AWS_EC2_METADATA_DISABLED=false
 check "... STS and IMDS got no call" both "$(calls "$STS_PORT" total)/$(calls "$IMDS_PORT" total)" = 0/0 \
 	"credentials of profile 'default'"
 : >"$T/credentials"
-R 2 "web identity beats IMDS" $WEB AWS_EC2_METADATA_DISABLED=false
-grep_file "credentials from web identity (role $ROLE) via STS$" "$T/err" "... web identity is used"
+R 2 "web identity beats IMDS: web identity is used" \
+	"credentials from web identity (role $ROLE) via STS$" $WEB AWS_EC2_METADATA_DISABLED=false
 check "... IMDS got no call" both "$(calls "$IMDS_PORT" total)" = 0 "via STS$"
 
 # --- 6. credentials that expire are renewed before each request -----------------------------
 state "$STS_PORT" '{"lifetime": 60}'
 reset
-R 2 "STS credentials with 60 s left" $WEB
+R 2 "STS credentials with 60 s left" "" $WEB
 check "renewed before each request: 2 AssumeRoleWithWebIdentity for 2 Route 53 calls" \
 	test "$(calls "$STS_PORT" "$STS_CALL")/$(calls "$R53_PORT" total)" = 2/2
 grep_file "via STS refreshed (the old ones expire at 20" "$T/err" "--verbose says they were renewed"
 state "$STS_PORT" '{"lifetime": -5}'
-R 1 "STS issues credentials that have expired already" $WEB
-grep_file "the credentials from web identity (role $ROLE) via STS expired at 20[0-9-]*T[0-9:]*Z already" \
-	"$T/out" "refused before use, explained"
+R 1 "STS issues credentials that have expired already: refused before use, explained" \
+	"the credentials from web identity (role $ROLE) via STS expired at 20[0-9-]*T[0-9:]*Z already" $WEB
 check "... never sent to Route 53" test "$(calls "$R53_PORT" total)" = 2
 state "$STS_PORT" '{"lifetime": 3600, "revoke_next": 1}'
 reset
-R 2 "Route 53 says ExpiredToken before the Expiration: fetched again once" $WEB
+R 2 "Route 53 says ExpiredToken before the Expiration: fetched again once" "" $WEB
 check "2 AssumeRoleWithWebIdentity, 3 Route 53 calls (one refused)" \
 	test "$(calls "$STS_PORT" "$STS_CALL")/$(calls "$R53_PORT" total)" = 2/3
 grep_file "ExpiredToken, fetching the credentials again" "$T/err" "... shown with --verbose"
 state "$IMDS_PORT" '{"lifetime": 60}'
 reset
-R 2 "IMDS credentials with 60 s left" AWS_EC2_METADATA_DISABLED=false
+R 2 "IMDS credentials with 60 s left" "" AWS_EC2_METADATA_DISABLED=false
 check "renewed before each request: 2 IMDS credential reads for 2 Route 53 calls" \
 	test "$(calls "$IMDS_PORT" "$IMDS_CALL")/$(calls "$R53_PORT" total)" = 2/2
 rm -f "$T/helper-runs"
-R 2 "credential_process credentials with 60 s left" AWS_PROFILE=procexp
+R 2 "credential_process credentials with 60 s left" "" AWS_PROFILE=procexp
 check "the command ran before each of the 2 requests" test "$(wc -l <"$T/helper-runs")" = 2
 rm -f "$T/helper-runs"
-R 2 "credential_process credentials with an hour left" AWS_PROFILE=proc
+R 2 "credential_process credentials with an hour left" "" AWS_PROFILE=proc
 check "the command ran once" test "$(wc -l <"$T/helper-runs")" = 1
 
 # --- 7. no secret anywhere ---------------------------------------------------------------------
