@@ -42,8 +42,9 @@ knot_start "$T/dns" || { not_ok "knot starts"; finish; exit 1; }
 
 # the credentials as AWS users give them; no ~/.aws of the machine is read
 export AWS_ACCESS_KEY_ID="$AKID" AWS_SECRET_ACCESS_KEY="$SECRET"
-export AWS_SHARED_CREDENTIALS_FILE="$T/no-such-credentials"
-unset AWS_SESSION_TOKEN AWS_PROFILE
+export AWS_SHARED_CREDENTIALS_FILE="$T/no-such-credentials" AWS_CONFIG_FILE="$T/no-such-config"
+export AWS_EC2_METADATA_DISABLED=true
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_WEB_IDENTITY_TOKEN_FILE AWS_ROLE_ARN
 P() { "$PROVISION" -c "$T/p.cfg" --resolver "$KNOT_ADDR" "$@"; }
 calls() { # calls KEY [PORT]: the fake's counter
 	fake_ctl "${2:-$PORT}" GET /__fake/calls |

@@ -566,7 +566,7 @@ class Route53:
                            "Missing Authentication Token")
         (akid, date, region, service, _), signed, sig = \
             parse_authorization(auth)
-        cred = self.creds.get(akid)
+        cred = self.creds.get(akid) or self.issued(akid)
         if cred is None:
             raise R53Error(403, "InvalidClientTokenId", "The security token "
                            "included in the request is invalid.")
@@ -636,6 +636,29 @@ class Route53:
             raise R53Error(403, "ExpiredToken", "The security token included"
                            " in the request is expired")
         return cred
+
+    def issued(self, akid):
+        """A key pair issued by aws_identity.py (--issued-credentials): its
+        session token is required; past its Expiration, or revoked, it is
+        refused as expired."""
+        if not self.o.issued_credentials:
+            return None
+        try:
+            with open(self.o.issued_credentials) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return None
+        for line in lines:
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue
+            if d.get("akid") == akid:
+                c = Credential(akid, d["secret"], d.get("token"))
+                c.expired = bool(d.get("revoked")) or \
+                    d.get("expires", 0) <= time.time()
+                return c
+        return None
 
     def authorize(self, cred, action, zid=None):
         if action in cred.denied or "*" in cred.denied:
@@ -1199,6 +1222,9 @@ def main():
                    metavar="AKID:SECRET[:TOKEN]",
                    help="accepted key pair (repeatable); with TOKEN, "
                    "requests must carry X-Amz-Security-Token: TOKEN")
+    p.add_argument("--issued-credentials", metavar="FILE",
+                   help="also accept the temporary key pairs that "
+                   "aws_identity.py appends to FILE (read at each request)")
     p.add_argument("--expired", action="append", default=[], metavar="AKID",
                    help="this key's session token has expired (403 "
                    "ExpiredToken)")

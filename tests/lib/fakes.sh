@@ -6,7 +6,8 @@
 #                           127.0.0.1/localhost: $T/ca/ca.pem,
 #                           $T/ca/server.pem, $T/ca/server.key (made once)
 #   fake_start NAME SCRIPT [args]
-#                           start tests/fakes/SCRIPT with TLS on a free port;
+#                           start tests/fakes/SCRIPT with TLS on a free port
+#                           (plain HTTP with FAKE_PLAIN=1: the IMDS fake);
 #                           sets FAKE_PORT; stopped on exit; 1 on failure
 #                           (the fake's log is printed as "#" lines)
 #   fake_ctl PORT METHOD PATH [JSON]
@@ -61,9 +62,14 @@ fake_start() {
 	make_test_ca || return 1
 	_fpf=$T/fake-$_fn.port
 	rm -f "$_fpf"
-	PYTHONDONTWRITEBYTECODE=1 "$PYTHON" "$TOP/tests/fakes/$_fs" --port 0 --port-file "$_fpf" \
-		--cert "$T/ca/server.pem" --key "$T/ca/server.key" "$@" \
-		>/dev/null 2>"$T/fake-$_fn.log" &
+	if [ "${FAKE_PLAIN:-}" = 1 ]; then
+		PYTHONDONTWRITEBYTECODE=1 "$PYTHON" "$TOP/tests/fakes/$_fs" --port 0 --port-file "$_fpf" \
+			--plain "$@" >/dev/null 2>"$T/fake-$_fn.log" &
+	else
+		PYTHONDONTWRITEBYTECODE=1 "$PYTHON" "$TOP/tests/fakes/$_fs" --port 0 --port-file "$_fpf" \
+			--cert "$T/ca/server.pem" --key "$T/ca/server.key" "$@" \
+			>/dev/null 2>"$T/fake-$_fn.log" &
+	fi
 	_fpid=$!
 	on_exit "kill $_fpid 2>/dev/null; wait $_fpid 2>/dev/null"
 	_fi=0
@@ -76,7 +82,8 @@ fake_start() {
 		sleep 0.1; _fi=$((_fi + 1))
 	done
 	FAKE_PORT=$(cat "$_fpf")
-	# wait until it answers over TLS
+	[ "${FAKE_PLAIN:-}" = 1 ] && : >"$T/fake-plain-$FAKE_PORT"
+	# wait until it answers (over TLS unless plain)
 	_fi=0
 	until fake_ctl "$FAKE_PORT" GET /__fake/calls >/dev/null 2>&1; do
 		if [ "$_fi" -ge 50 ]; then
@@ -89,14 +96,15 @@ fake_start() {
 }
 
 fake_ctl() {
-	_cp=$1; _cm=$2; _cpath=$3
+	_cp=$1; _cm=$2; _cpath=$3; _cs=https
+	[ -f "$T/fake-plain-$_cp" ] && _cs=http
 	if [ $# -ge 4 ]; then
 		curl -sS --fail-with-body --max-time 20 --cacert "$T/ca/ca.pem" \
 			-X "$_cm" -H 'Content-Type: application/json' --data-binary "$4" \
-			"https://127.0.0.1:$_cp$_cpath"
+			"$_cs://127.0.0.1:$_cp$_cpath"
 	else
 		curl -sS --fail-with-body --max-time 20 --cacert "$T/ca/ca.pem" \
-			-X "$_cm" "https://127.0.0.1:$_cp$_cpath"
+			-X "$_cm" "$_cs://127.0.0.1:$_cp$_cpath"
 	fi
 	_crc=$?
 	echo

@@ -16,7 +16,7 @@
 #include "provision/provider.h"
 #include "config.h"
 
-/* providers/route53.c */
+/* providers/route53_text.c (declared in providers/route53_xml.h) */
 char *r53_txt_quote(const char *value);
 char *r53_txt_unquote(const char *text);
 char *r53_name_escape(const char *name);
