@@ -132,13 +132,12 @@ PY
 	export AWS_ACCESS_KEY_ID="$AKID" AWS_SECRET_ACCESS_KEY="$SECRET"
 	export AWS_SHARED_CREDENTIALS_FILE="$T/none" AWS_CONFIG_FILE="$T/none" AWS_EC2_METADATA_DISABLED=true
 	unset AWS_SESSION_TOKEN AWS_PROFILE
-	# Route 53's own limiter: 5 requests/s, the published per-account limit
-	domains_cfg "type = \"route53\"; endpoint = \"https://127.0.0.1:$RP\"; ca_file = \"$T/ca/ca.pem\";" >"$T/r53.cfg"
+	domains_cfg "type = \"route53\"; endpoint = \"https://127.0.0.1:$RP\"; ca_file = \"$T/ca/ca.pem\"; rate = \"20/s\";" >"$T/r53.cfg"
 	fake_ctl "$RP" POST /__fake/reset-calls >/dev/null
 	run r1 "$T/r53.cfg"; [ "$RC" -eq 0 ] || { tail -3 "$T/err.r1" >&2; die "route53 run 1: exit $RC"; }
-	row route53 fresh 5 "$RP"
+	row route53 fresh 20 "$RP"
 	run r2 "$T/r53.cfg"; [ "$RC" -eq 0 ] || die "route53 run 2: exit $RC"
-	row route53 in-sync 5 "$RP"
+	row route53 in-sync 20 "$RP"
 	;;
 zonefile)
 	mkdir -p "$T/zf/zones"

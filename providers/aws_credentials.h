@@ -54,7 +54,7 @@ int aws_chain_refreshable(const struct aws_chain *ch);
 
 /* Wipe and free what c holds (c itself is the caller's). */
 void aws_creds_release(struct aws_creds *c);
-/* OPENSSL_cleanse, then free; NULL does nothing. */
+/* aws_keys.c: OPENSSL_cleanse, then free; NULL does nothing. */
 void aws_wipe(char *s);
 
 /* For the sources: the string member key of o, or NULL; every string of

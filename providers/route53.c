@@ -40,7 +40,7 @@
 #include "route53_internal.h"
 
 static const char *const r53_keys[] = {
-	"profile", "endpoint", "ca_file", "region", "wait", "wait_timeout", NULL,
+	"profile", "endpoint", "ca_file", "region", "wait", "wait_timeout", "rate", NULL,
 };
 
 static void r53_close(void *handle)
@@ -103,6 +103,10 @@ static int r53_open(const struct provider_config *cfg, void **handle,
 		rc = provider_config_error(cfg, "profile", err, "profile must not be empty");
 		goto fail;
 	}
+	double rn, rw;
+	if ((rc = provider_rate(cfg, &rn, &rw, err)) < 0)
+		goto fail;
+	rc = PROV_ERR_NOMEM;
 	struct buf sv = BUF_INIT;
 	buf_printf(&sv, "aws:amz:%s:route53", region ? region : R53_REGION);
 	r->sigv4 = buf_detach(&sv);
@@ -110,7 +114,8 @@ static int r53_open(const struct provider_config *cfg, void **handle,
 	r->profile = profile ? strdup(profile) : NULL;
 	if (!r->sigv4 || !r->provider || (profile && !r->profile))
 		goto fail;
-	/* five requests per second per account, the documented floor */
+	/* five requests per second per account, the documented floor, unless
+	 * the rate setting gives the account's limit */
 	const struct http_config hc = {
 		.provider = "route53", .connect_timeout_ms = 10000, .timeout_ms = 60000,
 		.max_retries = 5, .rate = 5.0, .burst = 5, .max_backoff_s = 20,

@@ -68,4 +68,15 @@ domains = ( { name = "g.example"; provider = "gd"; } );
 CFG
 GODADDY_API_KEY=k GODADDY_API_SECRET=s expect_exit 78 "godaddy: rate = \"fast\" refused" "$PROVISION" -c "$T/gd.cfg" --dry-run
 grep_file "gd.cfg:1: .*rate must be REQUESTS/PERIOD" "$T/err" "godaddy: the rate error names FILE:LINE"
+cat >"$T/r53.cfg" <<CFG
+providers: { aws = { type = "route53"; endpoint = "https://127.0.0.1:1"; rate = "5/fortnight"; }; };
+domains = ( { name = "a.example"; provider = "aws"; } );
+CFG
+AWS_ACCESS_KEY_ID=AKIAEXAMPLE AWS_SECRET_ACCESS_KEY=x expect_exit 78 "route53: rate = \"5/fortnight\" refused" \
+	"$PROVISION" -c "$T/r53.cfg" --dry-run
+grep_file "r53.cfg:1: .*rate must be REQUESTS/PERIOD" "$T/err" "route53: the rate error names FILE:LINE"
+sed -i 's|rate = "5/fortnight"|rate = "20/s"|' "$T/r53.cfg"
+AWS_ACCESS_KEY_ID=AKIAEXAMPLE AWS_SECRET_ACCESS_KEY=x AWS_EC2_METADATA_DISABLED=true \
+	expect_exit 1 "route53: rate = \"20/s\" accepted (then the endpoint is unreachable)" "$PROVISION" -c "$T/r53.cfg" --dry-run
+nogrep_file "rate" "$T/err" "route53: rate = \"20/s\" raises no configuration error"
 finish
