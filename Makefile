@@ -102,6 +102,8 @@ FUZZ_TXT_RUNS ?= 100000
 FUZZ_DKIM_DMARC_RUNS ?= 100000
 FUZZ_CONFIG_RUNS ?= 50000
 FUZZ_ZONEFILE_RUNS ?= 20000
+FUZZ_CLOUDFLARE_RUNS ?= 100000
+FUZZ_GODADDY_RUNS ?= 100000
 FUZZ_LONG_RUNS ?= 1000000
 FUZZ_BUILD  := build-fuzz
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -130,10 +132,12 @@ fuzz: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 	$(call FUZZ_RUN,dkim_dmarc,corpus-dkim-dmarc,$(FUZZ_DKIM_DMARC_RUNS),1024)
 	$(call FUZZ_RUN,config,corpus-config,$(FUZZ_CONFIG_RUNS),4096)
 	$(call FUZZ_RUN,zonefile,corpus-zonefile,$(FUZZ_ZONEFILE_RUNS),8192)
+	$(call FUZZ_RUN,cloudflare,corpus-cloudflare,$(FUZZ_CLOUDFLARE_RUNS),4096)
+	$(call FUZZ_RUN,godaddy,corpus-godaddy,$(FUZZ_GODADDY_RUNS),4096)
 
 fuzz-long:
 	$(MAKE) fuzz $(foreach v,RUNS DMARC_RUNS TXT_RUNS DKIM_DMARC_RUNS CONFIG_RUNS \
-		ZONEFILE_RUNS,FUZZ_$(v)=$(FUZZ_LONG_RUNS))
+		ZONEFILE_RUNS CLOUDFLARE_RUNS GODADDY_RUNS,FUZZ_$(v)=$(FUZZ_LONG_RUNS))
 
 example: deps
 	$(MAKE) all
