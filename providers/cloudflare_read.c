@@ -93,7 +93,7 @@ static int cf_keep(struct cf_records *l, const cJSON *r)
 	v[l->n++] = (struct cf_record){
 		strdup(id->valuestring), dname_fqdn(name->valuestring),
 		strdup(type->valuestring), cf_value(type->valuestring, content->valuestring),
-		cJSON_IsNumber(ttl) && ttl->valuedouble >= 1 ? (uint32_t)ttl->valuedouble : 300,
+		json_ttl(ttl, 300),
 	};
 	return 0;
 }

@@ -94,8 +94,7 @@ static int rec_parse(const cJSON *r, const char *zone, const char *dtype,
 	for (char *p = out->type; p && *p; p++)
 		*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
 	out->value = out->type ? core_value(out->type, data->valuestring, zone) : NULL;
-	out->ttl = cJSON_IsNumber(ttl) && ttl->valuedouble >= 1 ? (uint32_t)ttl->valuedouble
-							      : 3600;
+	out->ttl = json_ttl(ttl, 3600);
 	for (size_t i = 0; extras[i]; i++) {
 		const cJSON *x = cJSON_GetObjectItemCaseSensitive(r, extras[i]);
 		if (!x)
