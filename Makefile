@@ -49,7 +49,7 @@ HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
 BIN       := $(BUILD)/provision
 
-.PHONY: all clean install test check unit e2e example deps fuzz
+.PHONY: all clean install test check unit e2e example deps fuzz fuzz-long
 all: $(BIN) provision
 
 provision: $(BIN)
@@ -92,21 +92,32 @@ check: deps
 	$(MAKE) SANITIZE=address,undefined test
 	$(MAKE) fuzz
 
-# libFuzzer targets (tests/fuzz/fuzz_*.c: the SPF engine, the DMARC report
-# reader), built with clang into build-fuzz/ and run a bounded number of
-# inputs (FUZZ_RUNS, FUZZ_DMARC_RUNS) by tests/fuzz/run.sh on a copy of
-# their seed corpus. A crash fails the make; its input is kept in
-# build-fuzz/artifacts/ and printed as a C string.
+# libFuzzer targets (tests/fuzz/fuzz_*.c, one per parser; each file's
+# header says what it feeds and asserts), built with clang into build-fuzz/
+# and run a bounded number of inputs (FUZZ_*_RUNS, picked so that the whole
+# `make fuzz` takes about a minute on two cores) by tests/fuzz/run.sh on a
+# copy of their seed corpus tests/fuzz/corpus-NAME/. A crash fails the
+# make; its input is kept in build-fuzz/artifacts/ and printed as a C
+# string. `make fuzz-long` runs each FUZZ_LONG_RUNS inputs.
 FUZZ_CC     ?= clang
 FUZZ_RUNS   ?= 50000
 FUZZ_DMARC_RUNS ?= 50000
+FUZZ_TXT_RUNS ?= 50000
+FUZZ_DKIM_DMARC_RUNS ?= 200000
+FUZZ_CONFIG_RUNS ?= 20000
+FUZZ_ZONEFILE_RUNS ?= 10000
+FUZZ_CLOUDFLARE_RUNS ?= 200000
+FUZZ_GODADDY_RUNS ?= 200000
+FUZZ_LONG_RUNS ?= 1000000
 FUZZ_BUILD  := build-fuzz
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer
 FUZZ_CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
-               $(FUZZ_SAN) -Iinclude -Isrc -DPROVISION_VERSION='"$(VERSION)"' \
+               $(FUZZ_SAN) -Iinclude -Isrc -Iproviders \
+               -DPROVISION_VERSION='"$(VERSION)"' \
                $(shell $(PKG_CONFIG) --cflags $(PKGS))
 FUZZ_OBJ    := $(CORE_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 .SECONDARY: $(FUZZ_OBJ)
 
 $(FUZZ_BUILD)/%.o: %.c $(HEADERS)
@@ -114,12 +125,23 @@ $(FUZZ_BUILD)/%.o: %.c $(HEADERS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wall -Wextra -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_OBJ) $(LIBS)
 
-fuzz: $(FUZZ_BUILD)/fuzz_spf $(FUZZ_BUILD)/fuzz_dmarc_report
-	@sh tests/fuzz/run.sh $(FUZZ_BUILD)/fuzz_spf tests/fuzz/corpus $(FUZZ_RUNS) 512
-	@sh tests/fuzz/run.sh $(FUZZ_BUILD)/fuzz_dmarc_report tests/fuzz/corpus-dmarc \
-		$(FUZZ_DMARC_RUNS) 8192
+FUZZ_RUN = @sh tests/fuzz/run.sh $(FUZZ_BUILD)/fuzz_$(1) tests/fuzz/$(2) $(3) $(4)
+fuzz: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+	$(call FUZZ_RUN,spf,corpus,$(FUZZ_RUNS),512)
+	$(call FUZZ_RUN,dmarc_report,corpus-dmarc,$(FUZZ_DMARC_RUNS),8192)
+	$(call FUZZ_RUN,txt,corpus-txt,$(FUZZ_TXT_RUNS),1024)
+	$(call FUZZ_RUN,dkim_dmarc,corpus-dkim-dmarc,$(FUZZ_DKIM_DMARC_RUNS),1024)
+	$(call FUZZ_RUN,config,corpus-config,$(FUZZ_CONFIG_RUNS),4096)
+	$(call FUZZ_RUN,zonefile,corpus-zonefile,$(FUZZ_ZONEFILE_RUNS),8192)
+	$(call FUZZ_RUN,cloudflare,corpus-cloudflare,$(FUZZ_CLOUDFLARE_RUNS),4096)
+	$(call FUZZ_RUN,godaddy,corpus-godaddy,$(FUZZ_GODADDY_RUNS),4096)
+
+fuzz-long:
+	$(MAKE) fuzz $(foreach v,RUNS DMARC_RUNS TXT_RUNS DKIM_DMARC_RUNS CONFIG_RUNS \
+		ZONEFILE_RUNS CLOUDFLARE_RUNS GODADDY_RUNS,FUZZ_$(v)=$(FUZZ_LONG_RUNS))
 
 example: deps
 	$(MAKE) all

@@ -17,6 +17,7 @@
 
 #include <cJSON.h>
 
+#include "cloudflare_read.h"
 #include "provision/http.h"
 #include "provision/provider.h"
 #include "provision/util.h"
@@ -26,19 +27,13 @@
 #define CF_BATCH_MAX 200 /* the Free plan's limit; batch_size raises it */
 #define CF_WRITE_TRIES 3
 
-struct cf_record {
-	char *id, *name, *type, *value; /* name FQDN with dot; value logical */
-	uint32_t ttl;
-};
-
 struct cf {
 	struct http_client *http;
 	char *base;                /* endpoint without trailing slash */
 	char *auth[3];             /* header lines, NULL-terminated */
 	size_t batch_max;
 	char *zone_name, *zone_id; /* the zone of the last listing */
-	struct cf_record *recs;
-	size_t nrecs;
+	struct cf_records recs;
 	int confirmed; /* recs were just updated from a batch's own result */
 	char creds[160]; /* "the API token in VAR", for refusals (never the value) */
 };
@@ -49,15 +44,7 @@ static const char *const cf_keys[] = {
 
 static void cf_forget(struct cf *cf)
 {
-	for (size_t i = 0; i < cf->nrecs; i++) {
-		free(cf->recs[i].id);
-		free(cf->recs[i].name);
-		free(cf->recs[i].type);
-		free(cf->recs[i].value);
-	}
-	free(cf->recs);
-	cf->recs = NULL;
-	cf->nrecs = 0;
+	cf_records_release(&cf->recs);
 }
 
 static void cf_close(void *handle)
@@ -154,22 +141,6 @@ fail:
 	return rc;
 }
 
-/* The first error of an envelope: "code 81054: A CNAME record ...". */
-static void cf_error_text(const cJSON *root, char *out, size_t n)
-{
-	const cJSON *errs = cJSON_GetObjectItemCaseSensitive(root, "errors");
-	const cJSON *e = cJSON_IsArray(errs) ? cJSON_GetArrayItem(errs, 0) : NULL;
-	const cJSON *chain = e ? cJSON_GetObjectItemCaseSensitive(e, "error_chain") : NULL;
-	if (cJSON_IsArray(chain) && cJSON_GetArraySize(chain) > 0)
-		e = cJSON_GetArrayItem(chain, 0);
-	const cJSON *code = e ? cJSON_GetObjectItemCaseSensitive(e, "code") : NULL;
-	const cJSON *msg = e ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
-	if (cJSON_IsNumber(code) && cJSON_IsString(msg))
-		snprintf(out, n, "code %d: %s", code->valueint, msg->valuestring);
-	else
-		snprintf(out, n, "no error details");
-}
-
 /*
  * One call. Returns 0 with *root (the parsed envelope with success true) or
  * PROV_ERR_RUNTIME with err naming what, the HTTP status and Cloudflare's
@@ -190,14 +161,14 @@ static int cf_call(struct cf *cf, const char *method, const char *path,
 	if (unknown)
 		*unknown = rc < 0 ? rs.outcome_unknown : (write && rs.status >= 500);
 	if (rc == 0) {
-		cJSON *j = cJSON_ParseWithLength(rs.body.data ? rs.body.data : "", rs.body.len);
-		const cJSON *ok = j ? cJSON_GetObjectItemCaseSensitive(j, "success") : NULL;
+		int ok = 0;
+		cJSON *j = cf_envelope(rs.body.data, rs.body.len, &ok);
 		char detail[512];
-		if (!j || !cJSON_IsBool(ok)) {
+		if (!j) {
 			rc = prov_errorf(err, PROV_ERR_RUNTIME,
 					 "cloudflare: %s: the answer is not Cloudflare's JSON (HTTP %ld)",
 					 what, rs.status);
-		} else if (!cJSON_IsTrue(ok) || rs.status >= 300) {
+		} else if (!ok || rs.status >= 300) {
 			cf_error_text(j, detail, sizeof detail);
 			if (rs.status == 401 || rs.status == 403)
 				rc = prov_errorf(err, PROV_ERR_RUNTIME,
@@ -246,11 +217,9 @@ static int cf_zone(struct cf *cf, const struct zone *z, struct prov_error *err)
 	buf_printf(&what, "zone %s", name ? name : "?");
 	int rc = cf_call(cf, "GET", buf_str(&path), NULL, buf_str(&what), &root, NULL, err);
 	if (rc == 0) {
-		const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "result");
-		const cJSON *zone = cJSON_IsArray(res) ? cJSON_GetArrayItem(res, 0) : NULL;
-		const cJSON *id = zone ? cJSON_GetObjectItemCaseSensitive(zone, "id") : NULL;
-		if (cJSON_IsString(id))
-			cf->zone_id = strdup(id->valuestring);
+		const char *id = cf_zone_id(root);
+		if (id)
+			cf->zone_id = strdup(id);
 		else
 			rc = prov_errorf(err, PROV_ERR_RUNTIME,
 					 "cloudflare: zone %s not found for this token (not in the "
@@ -262,75 +231,6 @@ static int cf_zone(struct cf *cf, const struct zone *z, struct prov_error *err)
 	free(q);
 	free(name);
 	return rc;
-}
-
-/* A record's content as the core holds it. */
-static char *cf_value(const char *type, const char *content)
-{
-	if (strcmp(type, "TXT") == 0 && content[0] == '"') {
-		char *v = txt_unquote(content);
-		return v ? v : strdup(content);
-	}
-	if (strcmp(type, "CNAME") == 0 || strcmp(type, "MX") == 0 || strcmp(type, "NS") == 0)
-		return dname_fqdn(content);
-	return strdup(content);
-}
-
-static int cf_keep(struct cf *cf, const cJSON *r)
-{
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
-	const cJSON *type = cJSON_GetObjectItemCaseSensitive(r, "type");
-	const cJSON *content = cJSON_GetObjectItemCaseSensitive(r, "content");
-	const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(r, "ttl");
-	if (!cJSON_IsString(id) || !cJSON_IsString(name) || !cJSON_IsString(type) ||
-	    !cJSON_IsString(content))
-		return -1;
-	struct cf_record *v = realloc(cf->recs, (cf->nrecs + 1) * sizeof *v);
-	if (!v)
-		return -1;
-	cf->recs = v;
-	v[cf->nrecs++] = (struct cf_record){
-		strdup(id->valuestring), dname_fqdn(name->valuestring),
-		strdup(type->valuestring), cf_value(type->valuestring, content->valuestring),
-		cJSON_IsNumber(ttl) && ttl->valuedouble >= 1 ? (uint32_t)ttl->valuedouble : 300,
-	};
-	return 0;
-}
-
-static void cf_drop(struct cf *cf, const char *id)
-{
-	for (size_t i = 0; i < cf->nrecs; i++)
-		if (strcmp(cf->recs[i].id, id) == 0) {
-			free(cf->recs[i].id);
-			free(cf->recs[i].name);
-			free(cf->recs[i].type);
-			free(cf->recs[i].value);
-			cf->recs[i] = cf->recs[--cf->nrecs];
-			return;
-		}
-}
-
-/* Bring the listing up to date from a batch's result: the records as
- * Cloudflare stored them. 0, or -1 when the result is not as documented. */
-static int cf_take_result(struct cf *cf, const cJSON *root)
-{
-	static const char *const lists[] = { "deletes", "patches", "puts", "posts" };
-	const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "result");
-	if (!cJSON_IsObject(res))
-		return -1;
-	for (size_t k = 0; k < 4; k++) {
-		const cJSON *r, *arr = cJSON_GetObjectItemCaseSensitive(res, lists[k]);
-		cJSON_ArrayForEach(r, arr) {
-			const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
-			if (!cJSON_IsString(id))
-				return -1;
-			cf_drop(cf, id->valuestring);
-			if (k > 0 && cf_keep(cf, r) < 0)
-				return -1;
-		}
-	}
-	return 0;
 }
 
 /* Read every record of the zone (paginated) into cf->recs. */
@@ -348,15 +248,7 @@ static int cf_read(struct cf *cf, struct prov_error *err)
 		buf_release(&what);
 		if (rc < 0)
 			return rc;
-		const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "result");
-		const cJSON *info = cJSON_GetObjectItemCaseSensitive(root, "result_info");
-		const cJSON *pages = cJSON_GetObjectItemCaseSensitive(info, "total_pages");
-		const cJSON *r;
-		int bad = !cJSON_IsArray(res);
-		cJSON_ArrayForEach(r, res)
-			bad |= cf_keep(cf, r) < 0;
-		int more = !bad && cJSON_GetArraySize(res) > 0 && cJSON_IsNumber(pages) &&
-			   page < pages->valueint;
+		int more = 0, bad = cf_take_page(&cf->recs, root, page, &more) < 0;
 		cJSON_Delete(root);
 		if (bad)
 			return prov_errorf(err, PROV_ERR_RUNTIME,
@@ -376,8 +268,8 @@ static int cf_list(void *handle, const struct zone *z, char *const *names,
 	if (rc == 0 && !cf->confirmed)
 		rc = cf_read(cf, err);
 	cf->confirmed = 0;
-	for (size_t i = 0; rc == 0 && i < cf->nrecs; i++) {
-		const struct cf_record *r = &cf->recs[i];
+	for (size_t i = 0; rc == 0 && i < cf->recs.n; i++) {
+		const struct cf_record *r = &cf->recs.v[i];
 		for (size_t k = 0; names[k]; k++)
 			if (dname_equal(names[k], r->name) &&
 			    rrset_list_add(out, r->name, rr_type_from_name(r->type), r->ttl,
@@ -390,11 +282,11 @@ static int cf_list(void *handle, const struct zone *z, char *const *names,
 static const struct cf_record *cf_find(const struct cf *cf, const char *name,
 				       const char *type, const char *value)
 {
-	for (size_t i = 0; i < cf->nrecs; i++)
-		if (strcmp(cf->recs[i].type, type) == 0 &&
-		    dname_equal(cf->recs[i].name, name) &&
-		    strcmp(cf->recs[i].value, value) == 0)
-			return &cf->recs[i];
+	for (size_t i = 0; i < cf->recs.n; i++)
+		if (strcmp(cf->recs.v[i].type, type) == 0 &&
+		    dname_equal(cf->recs.v[i].name, name) &&
+		    strcmp(cf->recs.v[i].value, value) == 0)
+			return &cf->recs.v[i];
 	return NULL;
 }
 
@@ -507,7 +399,7 @@ static int cf_send_batch(struct cf *cf, const struct change *c, size_t from,
 		struct prov_error e2 = PROV_ERROR_INIT;
 		rc = cf_call(cf, "POST", buf_str(&path), body, buf_str(&what), &root, &unknown, &e2);
 		free(body);
-		if (rc == 0 && cf_take_result(cf, root) < 0)
+		if (rc == 0 && cf_take_result(&cf->recs, root) < 0)
 			rc = cf_read(cf, &e2); /* an odd result: read the truth */
 		cJSON_Delete(root);
 		if (rc == 0 || !unknown || attempt + 1 >= CF_WRITE_TRIES) {
@@ -530,7 +422,7 @@ static int cf_apply(void *handle, const struct zone *z, const struct change *cha
 	struct cf *cf = handle;
 	int rc = cf_zone(cf, z, err);
 	*applied = 0;
-	if (rc == 0 && !cf->recs && n)
+	if (rc == 0 && !cf->recs.v && n)
 		rc = cf_read(cf, err);
 	for (size_t from = 0; rc == 0 && from < n; from += cf->batch_max) {
 		size_t to = from + cf->batch_max < n ? from + cf->batch_max : n;

@@ -39,12 +39,28 @@ char *dnsrr_value(const ldns_rr *rr)
 	return NULL;
 }
 
+/* A name as master-file text: ldns prints a '"' in a label bare, but its
+ * reader takes a bare '"' for the start of a quoted string, which turns
+ * the quoting of the rest of the line inside out; so it is escaped
+ * (other specials come escaped already). 0 or -1. */
+static int put_name(struct buf *b, const char *name)
+{
+	for (const char *p = name; *p; p++) {
+		int rc = *p == '"' ? buf_puts(b, "\\\"") : buf_putc(b, *p);
+		if (rc == 0 && *p == '\\' && p[1])
+			rc = buf_putc(b, *++p); /* an escape: its character as is */
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int dnsrr_text(struct buf *b, const char *name, uint16_t type, uint32_t ttl,
 	       const char *value, int multiline)
 {
 	char *owner = dname_fqdn(name);
-	int rc = owner ? buf_printf(b, "%s\t%u\tIN\t%s\t", owner, (unsigned)ttl,
-				    rr_type_name(type)) : -1;
+	int rc = owner && put_name(b, owner) == 0 ?
+		 buf_printf(b, "\t%u\tIN\t%s\t", (unsigned)ttl, rr_type_name(type)) : -1;
 	free(owner);
 	if (rc == 0 && type == RR_TXT) {
 		char **parts = txt_split(value);
@@ -63,7 +79,7 @@ int dnsrr_text(struct buf *b, const char *name, uint16_t type, uint32_t ttl,
 	} else if (rc == 0 && (type == RR_CNAME || type == RR_NS ||
 			       type == RR_PTR)) {
 		char *target = dname_fqdn(value);
-		rc = target ? buf_puts(b, target) : -1;
+		rc = target ? put_name(b, target) : -1;
 		free(target);
 	} else if (rc == 0) {
 		rc = buf_puts(b, value);

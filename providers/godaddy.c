@@ -40,6 +40,7 @@
 
 #include <cJSON.h>
 
+#include "godaddy_read.h"
 #include "provision/http.h"
 #include "provision/provider.h"
 #include "provision/util.h"
@@ -50,18 +51,7 @@
 #define GD_LIMIT_N 60       /* requests ... */
 #define GD_LIMIT_W 60.0     /* ... per this many seconds, per key */
 #define GD_RATE_ENV "PROVISION_GODADDY_RATE_LIMIT" /* "N/SECONDS", tests */
-#define GD_WAIT_ROUNDS 10   /* 429 waited out this many times (409: 4) */
-#define GD_WAIT_MAX 300     /* a longer retryAfterSec is an error */
 #define GD_WRITE_TRIES 3    /* re-read-then-decide rounds after a lost answer */
-
-struct gd_rec {
-	char *type;  /* "TXT" */
-	char *name;  /* relative, lower case, "@" for the apex */
-	char *data;  /* as GoDaddy holds it */
-	char *value; /* as the core holds it (CNAME: FQDN with dot) */
-	uint32_t ttl;
-	cJSON *extra; /* priority, port, weight, protocol, service; or NULL */
-};
 
 struct gd {
 	struct http_client *http;
@@ -82,25 +72,9 @@ static const char *const gd_keys[] = {
 
 /* ---- records ---------------------------------------------------------- */
 
-static void rec_free(struct gd_rec *r)
-{
-	free(r->type);
-	free(r->name);
-	free(r->data);
-	free(r->value);
-	cJSON_Delete(r->extra);
-}
-
-static void recs_free(struct gd_rec *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		rec_free(&v[i]);
-	free(v);
-}
-
 static void gd_forget(struct gd *gd)
 {
-	recs_free(gd->recs, gd->nrecs);
+	gd_recs_free(gd->recs, gd->nrecs);
 	gd->recs = NULL;
 	gd->nrecs = 0;
 	gd->have = 0;
@@ -153,40 +127,6 @@ static char *relative(const char *fqdn, const char *zone)
 	return NULL;
 }
 
-static char *absolute(const char *rel, const char *zone)
-{
-	struct buf b = BUF_INIT;
-	if (strcmp(rel, "@") == 0)
-		buf_printf(&b, "%s.", zone);
-	else
-		buf_printf(&b, "%s.%s.", rel, zone);
-	char *s = buf_detach(&b), *f = s ? dname_fqdn(s) : NULL;
-	free(s);
-	return f;
-}
-
-static int host_type(const char *type)
-{
-	return strcmp(type, "CNAME") == 0 || strcmp(type, "MX") == 0 ||
-	       strcmp(type, "NS") == 0 || strcmp(type, "SRV") == 0;
-}
-
-/* GoDaddy's data -> the core's value: host names absolute, "@" the zone;
- * TXT as is (GoDaddy keeps it unquoted), unless someone typed it in quotes. */
-static char *core_value(const char *type, const char *data, const char *zone)
-{
-	size_t n = strlen(data);
-	if (strcmp(type, "TXT") == 0 && n >= 2 && data[0] == '"' && data[n - 1] == '"') {
-		char *v = txt_unquote(data);
-		return v ? v : strdup(data);
-	}
-	if (!host_type(type))
-		return strdup(data);
-	if (strcmp(data, "@") == 0)
-		return absolute("@", zone);
-	return dname_fqdn(data);
-}
-
 /* The core's value -> GoDaddy's data: host names without the dot, the
  * zone itself as "@". */
 static char *gd_data(uint16_t type, const char *value, const char *zone)
@@ -199,72 +139,6 @@ static char *gd_data(uint16_t type, const char *value, const char *zone)
 		return strdup("@");
 	}
 	return b;
-}
-
-/* One record of an answer; -1 when it is not as documented. dtype and
- * dname stand in for a type or name the answer leaves out (a set's GET). */
-static int rec_parse(const cJSON *r, const char *zone, const char *dtype,
-		     const char *dname, struct gd_rec *out)
-{
-	static const char *const extras[] = { "priority", "port", "weight",
-					      "protocol", "service", NULL };
-	const cJSON *type = cJSON_GetObjectItemCaseSensitive(r, "type");
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
-	const cJSON *data = cJSON_GetObjectItemCaseSensitive(r, "data");
-	const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(r, "ttl");
-	memset(out, 0, sizeof *out);
-	const char *t = cJSON_IsString(type) ? type->valuestring : dtype;
-	const char *nm = cJSON_IsString(name) ? name->valuestring : dname;
-	if (!t || !nm || !*nm || !cJSON_IsString(data))
-		return -1;
-	out->type = strdup(t);
-	out->name = dname_fqdn(nm); /* lower case ... */
-	if (out->name && strlen(out->name) > 1)
-		out->name[strlen(out->name) - 1] = '\0'; /* ... without the dot */
-	out->data = strdup(data->valuestring);
-	for (char *p = out->type; p && *p; p++)
-		*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-	out->value = out->type ? core_value(out->type, data->valuestring, zone) : NULL;
-	out->ttl = cJSON_IsNumber(ttl) && ttl->valuedouble >= 1 ? (uint32_t)ttl->valuedouble
-							      : 3600;
-	for (size_t i = 0; extras[i]; i++) {
-		const cJSON *x = cJSON_GetObjectItemCaseSensitive(r, extras[i]);
-		if (!x)
-			continue;
-		if (!out->extra)
-			out->extra = cJSON_CreateObject();
-		cJSON_AddItemToObject(out->extra, extras[i], cJSON_Duplicate(x, 1));
-	}
-	if (!out->type || !out->name || !out->data || !out->value) {
-		rec_free(out);
-		return -1;
-	}
-	return 0;
-}
-
-/* An answer's array of records; -1 when it is not one. */
-static int recs_parse(const cJSON *arr, const char *zone, const char *dtype,
-		      const char *dname, struct gd_rec **v, size_t *n)
-{
-	const cJSON *r;
-	*v = NULL;
-	*n = 0;
-	if (!cJSON_IsArray(arr))
-		return -1;
-	size_t cap = (size_t)cJSON_GetArraySize(arr);
-	*v = calloc(cap ? cap : 1, sizeof **v);
-	if (!*v)
-		return -1;
-	cJSON_ArrayForEach(r, arr) {
-		if (rec_parse(r, zone, dtype, dname, &(*v)[*n]) < 0) {
-			recs_free(*v, *n);
-			*v = NULL;
-			*n = 0;
-			return -1;
-		}
-		(*n)++;
-	}
-	return 0;
 }
 
 /* ---- settings --------------------------------------------------------- */
@@ -376,45 +250,6 @@ static void sleep_s(double s)
 		;
 }
 
-/* "INVALID_BODY: Request body ...; records[0].ttl (TXT _dmarc): must have a
- * minimum value of 600 (UNKNOWN_RESTRICTION)" from GoDaddy's error body;
- * labels name the records of the request's body, in order (or NULL). */
-static void gd_error_text(const cJSON *j, char *const *labels, struct buf *out)
-{
-	const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "code");
-	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
-	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(j, "fields");
-	const cJSON *errors = cJSON_GetObjectItemCaseSensitive(j, "errors");
-	const cJSON *f;
-	buf_printf(out, "%s: %s", cJSON_IsString(code) ? code->valuestring : "(no code)",
-		   cJSON_IsString(msg) ? msg->valuestring : "(no message)");
-	cJSON_ArrayForEach(f, fields) {
-		const cJSON *fp = cJSON_GetObjectItemCaseSensitive(f, "path");
-		const cJSON *fm = cJSON_GetObjectItemCaseSensitive(f, "message");
-		const cJSON *fc = cJSON_GetObjectItemCaseSensitive(f, "code");
-		unsigned long k;
-		int at = 0;
-		buf_printf(out, "; %s", cJSON_IsString(fp) ? fp->valuestring : "");
-		if (cJSON_IsString(fp) && labels &&
-		    sscanf(fp->valuestring, "records[%lu]%n", &k, &at) == 1 && at > 0 &&
-		    k < strv_len(labels))
-			buf_printf(out, " (%s)", labels[k]);
-		buf_printf(out, "%s%s", cJSON_IsString(fp) ? ": " : "",
-			   cJSON_IsString(fm) ? fm->valuestring : "?");
-		if (cJSON_IsString(fc))
-			buf_printf(out, " (%s)", fc->valuestring);
-	}
-	cJSON_ArrayForEach(f, errors)
-		if (cJSON_IsString(f))
-			buf_printf(out, "; %s", f->valuestring);
-}
-
-static int code_is(const cJSON *j, const char *code)
-{
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "code");
-	return cJSON_IsString(c) && strcmp(c->valuestring, code) == 0;
-}
-
 /* The one-line error for an answer that is not a success. */
 static int gd_fail(struct gd *gd, const char *what, long status, const cJSON *j,
 		   char *const *labels, int waited, struct prov_error *err)
@@ -450,31 +285,13 @@ static int gd_fail(struct gd *gd, const char *what, long status, const cJSON *j,
 	} else if (status == 429) {
 		hint = waited ? " (still refused after waiting; is another client using this "
 				"key?)" : "";
-		if (j && code_is(j, "QUOTA_EXCEEDED"))
+		if (j && gd_code_is(j, "QUOTA_EXCEEDED"))
 			hint = " (the key's quota is used up; try again later)";
 	}
 	int rc = prov_errorf(err, PROV_ERR_RUNTIME, "godaddy: %s: HTTP %ld, %s%s", what,
 			     status, buf_str(&d), hint);
 	buf_release(&d);
 	return rc;
-}
-
-/* Seconds to wait before resending after a 429 (its retryAfterSec) or a
- * 409; -1 when it should not be resent. */
-static double gd_wait(long status, const cJSON *j, int round)
-{
-	if (round >= GD_WAIT_ROUNDS)
-		return -1;
-	if (status == 409) /* the zone is busy right after a write: 1, 2, 4, 8 s */
-		return round < 4 ? (double)(1 << round) : -1;
-	if (status != 429 || (j && code_is(j, "QUOTA_EXCEEDED")))
-		return -1;
-	const cJSON *ra = j ? cJSON_GetObjectItemCaseSensitive(j, "retryAfterSec") : NULL;
-	if (cJSON_IsNumber(ra) && ra->valuedouble > GD_WAIT_MAX)
-		return -1;
-	if (cJSON_IsNumber(ra) && ra->valuedouble >= 0)
-		return ra->valuedouble + 0.5;
-	return round < 4 ? (double)(2 << round) : 30; /* no hint: 2, 4, 8, 16, 30 s */
 }
 
 /*
@@ -510,7 +327,7 @@ static int gd_call(struct gd *gd, const char *method, const char *path,
 			http_response_release(&rs);
 			break;
 		}
-		cJSON *j = rs.body.len ? cJSON_ParseWithLength(rs.body.data, rs.body.len) : NULL;
+		cJSON *j = gd_answer(rs.body.data, rs.body.len);
 		long st = rs.status;
 		int empty = rs.body.len == 0;
 		http_response_release(&rs);
@@ -568,7 +385,7 @@ static int gd_read(struct gd *gd, struct prov_error *err)
 	if (rc == 0) {
 		struct gd_rec *v;
 		size_t n;
-		if (recs_parse(j, gd->zone, NULL, NULL, &v, &n) < 0) {
+		if (gd_recs_parse(j, gd->zone, NULL, NULL, &v, &n) < 0) {
 			rc = prov_errorf(err, PROV_ERR_RUNTIME,
 					 "godaddy: %s: the listing is not an array of records "
 					 "{type, name, data, ttl}", gd->zone);
@@ -600,7 +417,7 @@ static int gd_read_set(struct gd *gd, const char *type, const char *rel,
 	if (rc == 0) {
 		struct gd_rec *v;
 		size_t n, k = 0;
-		if (recs_parse(j, gd->zone, type, rel, &v, &n) < 0) {
+		if (gd_recs_parse(j, gd->zone, type, rel, &v, &n) < 0) {
 			rc = prov_errorf(err, PROV_ERR_RUNTIME,
 					 "godaddy: %s: the answer is not an array of records "
 					 "{data, ttl}", buf_str(&what));
@@ -609,10 +426,10 @@ static int gd_read_set(struct gd *gd, const char *type, const char *rel,
 				if (strcmp(v[i].type, type) == 0 && strcmp(v[i].name, rel) == 0)
 					v[k++] = v[i];
 				else
-					rec_free(&v[i]);
+					gd_rec_free(&v[i]);
 			if (cache_put(gd, type, rel, v, k) < 0)
 				rc = prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
-			recs_free(v, k);
+			gd_recs_free(v, k);
 		}
 	}
 	cJSON_Delete(j);
@@ -648,7 +465,7 @@ static int gd_list(void *handle, const struct zone *z, char *const *names,
 	for (size_t i = 0; rc == 0 && i < gd->nrecs; i++) {
 		const struct gd_rec *r = &gd->recs[i];
 		uint16_t type = rr_type_from_name(r->type);
-		char *fq = absolute(r->name, gd->zone);
+		char *fq = gd_absolute(r->name, gd->zone);
 		if (!fq)
 			rc = prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
 		for (size_t k = 0; rc == 0 && type && names[k]; k++)
@@ -693,7 +510,7 @@ static void sets_free(struct gd_set *s, size_t n)
 		free(s[i].type);
 		free(s[i].rel);
 		free(s[i].idx);
-		recs_free(s[i].want, s[i].nwant);
+		gd_recs_free(s[i].want, s[i].nwant);
 	}
 	free(s);
 }
@@ -769,7 +586,7 @@ static size_t cache_find(const struct gd *gd, const char *type, const char *rel,
 static int gd_classify(const struct gd *gd, const struct change *c, struct gd_set *s,
 		       struct prov_error *err)
 {
-	recs_free(s->want, s->nwant);
+	gd_recs_free(s->want, s->nwant);
 	s->want = NULL;
 	s->nwant = s->nadd = 0;
 	size_t have = 0;
@@ -848,7 +665,7 @@ static int cache_put(struct gd *gd, const char *type, const char *rel,
 	size_t j = 0;
 	for (size_t i = 0; i < gd->nrecs; i++) {
 		if (strcmp(gd->recs[i].type, type) == 0 && strcmp(gd->recs[i].name, rel) == 0)
-			rec_free(&gd->recs[i]);
+			gd_rec_free(&gd->recs[i]);
 		else
 			gd->recs[j++] = gd->recs[i];
 	}

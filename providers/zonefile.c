@@ -669,12 +669,15 @@ static size_t rdata_at(const char *t, size_t from, size_t end, int blank_owner)
 
 /* An entry replaced in place keeps its own owner, TTL, class and type text
  * when its owner, TTL and type stay: only the rdata is new. So a value put
- * back (provision restore) gives back the line's original bytes. */
+ * back (provision restore) gives back the line's original bytes. Not when
+ * that text holds a '(' or a '"' (a bare quote in an owner, which ldns
+ * reads as the start of a string): then the whole new entry is written. */
 static int put_replacement(struct buf *out, const char *t, const struct entry *e)
 {
 	size_t ro = e->blank_owner ? (size_t)-1 : rdata_at(t, e->start, e->end, 0);
 	size_t rn = rdata_at(e->repl, 0, strlen(e->repl), 0);
 	if (ro == (size_t)-1 || rn == (size_t)-1 || memchr(t + e->start, '(', ro - e->start) ||
+	    memchr(t + e->start, '"', ro - e->start) ||
 	    ldns_rr_ttl(e->rr) != ldns_rr_ttl(e->repl_rr) ||
 	    ldns_rr_get_type(e->rr) != ldns_rr_get_type(e->repl_rr) ||
 	    ldns_dname_compare(ldns_rr_owner(e->rr), ldns_rr_owner(e->repl_rr)) != 0)

@@ -484,6 +484,9 @@ int dmarc_record_parse(const char *text, struct dmarc_record *out,
 	memset(out, 0, sizeof *out);
 	out->p = out->sp = DMARC_P_INVALID;
 	int rc = dmarc_tags(text ? text : "", out, err);
+	if (rc == 0 && !dmarc_is_record(text)) /* a blank before v=DMARC1 */
+		rc = prov_errorf(err, PROV_ERR_RULE,
+				 "dmarc record: does not start with v=DMARC1");
 	if (rc == 0 && out->p == DMARC_P_INVALID)
 		rc = prov_errorf(err, PROV_ERR_RULE,
 				 "dmarc record: tag p= is missing");

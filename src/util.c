@@ -138,3 +138,11 @@ struct cJSON *json_file_read(const char *path)
 	errno = bad ? e : 0;
 	return doc;
 }
+
+uint32_t json_ttl(const cJSON *ttl, uint32_t def)
+{
+	if (!cJSON_IsNumber(ttl) || !(ttl->valuedouble >= 1))
+		return def;
+	return ttl->valuedouble < 2147483647.0 ? (uint32_t)ttl->valuedouble
+					       : 2147483647u;
+}

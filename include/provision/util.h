@@ -5,6 +5,7 @@
 #define PROVISION_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* strdup that returns NULL for NULL. */
 char *xstrdup(const char *s);
@@ -28,5 +29,9 @@ int file_write_atomic(const char *path, const char *data, size_t len, unsigned m
  * when it cannot be read (errno 0: read, but not JSON). Caller frees with
  * cJSON_Delete. */
 struct cJSON *json_file_read(const char *path);
+/* A TTL from an API's JSON: a number of at least 1 as a whole number of
+ * seconds, at most 2147483647 (RFC 2181 §8; a larger one is taken as that);
+ * def when ttl is not a number or is below 1. */
+uint32_t json_ttl(const struct cJSON *ttl, uint32_t def);
 
 #endif

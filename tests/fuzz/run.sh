@@ -10,6 +10,9 @@ mkdir -p build-fuzz/artifacts
 d=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || exit 1
 trap 'rm -rf "$d" "$d.log"' EXIT
 cp "$corpus"/* "$d/"
+# leaks inside libraries we cannot free (see the file)
+LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
 echo "$name: $runs runs on a copy of $corpus"
 if ! "$bin" -runs="$runs" -max_len="$maxlen" -len_control=0 -timeout=20 \
 	-print_final_stats=1 -artifact_prefix=build-fuzz/artifacts/ "$d" >"$d.log" 2>&1; then

@@ -239,6 +239,25 @@ static void test_parse(void **state)
 	dmarc_record_release(NULL);
 }
 
+/* A record that dmarc_is_record() does not take is not parsed either: a
+ * blank before v=DMARC1 was trimmed by the parser, so check said "valid"
+ * of a record receivers discard (RFC 7489 §6.3). (fuzz_dkim_dmarc found
+ * it.) */
+static void test_parse_blank_first(void **state)
+{
+	(void)state;
+	static const char *const texts[] = {
+		"\tv=DMARC1; p=quarantine; ru=aailm;", " v=DMARC1; p=none", NULL,
+	};
+	for (size_t i = 0; texts[i]; i++) {
+		struct dmarc_record r;
+		struct prov_error err = PROV_ERROR_INIT;
+		assert_int_equal(dmarc_is_record(texts[i]), 0);
+		assert_int_equal(dmarc_record_parse(texts[i], &r, &err), PROV_ERR_RULE);
+		assert_non_null(strstr(err.msg, "v=DMARC1"));
+	}
+}
+
 static void test_uri_list(void **state)
 {
 	(void)state;
@@ -305,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_is_record),
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_parse_blank_first),
 		cmocka_unit_test(test_uri_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -800,6 +800,38 @@ static void test_open_settings(void **state)
 	provider_zonefile.close(NULL);
 }
 
+/* An owner with a '"' in it (ldns prints it bare) was written bare: ldns
+ * then read the rest of the line with its quotes turned inside out, and
+ * the value came back cut at its ';'. The check after the write read it
+ * the same way, so the apply said it had written what it was asked.
+ * (fuzz_zonefile found it.) */
+static void test_quote_in_owner(void **state)
+{
+	struct fixture *fx = *state;
+	struct rrset_list l = { 0 };
+	struct prov_error err = PROV_ERROR_INIT;
+	size_t applied = 0;
+	char *path = zpath(fx, "example.com.zone");
+	spit(path, "$ORIGIN example.com.\n$TTL 300\n"
+	     "@ SOA ns hostmaster 1 3600 600 86400 300\n"
+	     "a\"b TXT \"old\"\n");
+	assert_int_equal(do_list(fx, "example.com.", NULL, &l, &err), 0);
+	const struct rrset *s = rrset_list_find(&l, "a\"b.example.com.", RR_TXT);
+	assert_non_null(s);
+	const struct change c = { CHANGE_UPDATE, s->name, RR_TXT, 300, s->values[0],
+				  (char *)"new; (value)", "spf" };
+	assert_int_equal(do_apply(fx, "example.com.", &c, 1, &applied, &err), 0);
+	rrset_list_release(&l);
+	assert_int_equal(do_list(fx, "example.com.", NULL, &l, &err), 0);
+	s = rrset_list_find(&l, "a\"b.example.com.", RR_TXT);
+	assert_non_null(s);
+	assert_string_equal(s->values[0], "new; (value)");
+	assert_null(s->values[1]);
+	rrset_list_release(&l);
+	do_apply(fx, "example.com.", NULL, 0, &applied, &err);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -817,6 +849,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_before_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl_update_and_cwd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quote_in_owner, setup, teardown),
 		cmocka_unit_test(test_open_settings),
 	};
 	return cmocka_run_group_tests_name("zonefile", tests, NULL, NULL);
