@@ -108,6 +108,7 @@ FUZZ_CONFIG_RUNS ?= 20000
 FUZZ_ZONEFILE_RUNS ?= 10000
 FUZZ_CLOUDFLARE_RUNS ?= 200000
 FUZZ_GODADDY_RUNS ?= 200000
+FUZZ_ROUTE53_RUNS ?= 200000
 FUZZ_LONG_RUNS ?= 1000000
 FUZZ_BUILD  := build-fuzz
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -138,10 +139,11 @@ fuzz: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 	$(call FUZZ_RUN,zonefile,corpus-zonefile,$(FUZZ_ZONEFILE_RUNS),8192)
 	$(call FUZZ_RUN,cloudflare,corpus-cloudflare,$(FUZZ_CLOUDFLARE_RUNS),4096)
 	$(call FUZZ_RUN,godaddy,corpus-godaddy,$(FUZZ_GODADDY_RUNS),4096)
+	$(call FUZZ_RUN,route53,corpus-route53,$(FUZZ_ROUTE53_RUNS),8192)
 
 fuzz-long:
 	$(MAKE) fuzz $(foreach v,RUNS DMARC_RUNS TXT_RUNS DKIM_DMARC_RUNS CONFIG_RUNS \
-		ZONEFILE_RUNS CLOUDFLARE_RUNS GODADDY_RUNS,FUZZ_$(v)=$(FUZZ_LONG_RUNS))
+		ZONEFILE_RUNS CLOUDFLARE_RUNS GODADDY_RUNS ROUTE53_RUNS,FUZZ_$(v)=$(FUZZ_LONG_RUNS))
 
 example: deps
 	$(MAKE) all

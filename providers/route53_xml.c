@@ -106,14 +106,17 @@ int r53_xml_set(const xmlNode *n, struct r53_set *s)
 	memset(s, 0, sizeof *s);
 	s->name = r53_xml_text(n, "Name");
 	s->type = r53_xml_text(n, "Type");
-	s->plain = s->name ? r53_name_unescape(s->name) : NULL;
-	if (!s->name || !s->type || !s->plain) {
+	s->plain = s->name && *s->name ? r53_name_unescape(s->name) : NULL;
+	if (!s->name || !s->type || !*s->type || !s->plain) {
 		r53_set_free(s);
 		return -1;
 	}
 	char *ttl = r53_xml_text(n, "TTL"), *setid = r53_xml_text(n, "SetIdentifier");
 	xmlNode *alias = r53_xml_child(n, "AliasTarget");
-	s->ttl = ttl ? (uint32_t)strtoul(ttl, NULL, 10) : 0;
+	/* RFC 2181 section 8: a TTL is at most 2^31 - 1; more (or a sign)
+	 * is read as that, never wrapped to a small number */
+	unsigned long long t = ttl && *ttl != '-' ? strtoull(ttl, NULL, 10) : 0;
+	s->ttl = t > 2147483647ULL ? 2147483647u : (uint32_t)t;
 	s->special = setid || alias;
 	free(ttl);
 	free(setid);

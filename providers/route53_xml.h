@@ -65,7 +65,8 @@ void r53_xml_error(const xmlNode *root, char *code, size_t code_size, char *msg,
 		   size_t msg_size);
 
 /* A <ResourceRecordSet> as *s (zeroed first). 0, or -1 when it has no
- * Name or Type or memory ran out (s released then). An alias set gets its
+ * Name or Type (or an empty one) or memory ran out (s released then). A
+ * TTL beyond 2^31 - 1 is read as 2^31 - 1 (RFC 2181 section 8). An alias set gets its
  * target as its one value. */
 int r53_xml_set(const xmlNode *n, struct r53_set *s);
 void r53_set_free(struct r53_set *s);

@@ -2,12 +2,13 @@
  * test_route53.c - the Route 53 provider's pure helpers: TXT values as
  * quoted character-strings with Route 53's octal \DDD escapes, names with
  * octal escapes, and the order of ListResourceRecordSets (labels reversed,
- * with the trailing dot, compared as ASCII).
+ * with the trailing dot, compared as ASCII); a record set read from XML.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,12 +17,7 @@
 #include "provision/provider.h"
 #include "config.h"
 
-/* providers/route53_text.c (declared in providers/route53_xml.h) */
-char *r53_txt_quote(const char *value);
-char *r53_txt_unquote(const char *text);
-char *r53_name_escape(const char *name);
-char *r53_name_unescape(const char *name);
-char *r53_order_key(const char *escaped);
+#include "../../providers/route53_xml.h"
 
 static void check_quote(const char *value, const char *want)
 {
@@ -162,6 +158,39 @@ static void test_order(void **state)
 	}
 }
 
+/* One <ResourceRecordSet> read through r53_xml_set(); rc as it returned. */
+static int read_set(const char *inner, struct r53_set *s)
+{
+	char doc[1024];
+	snprintf(doc, sizeof doc, "<ResourceRecordSet xmlns=\"%s\">%s</ResourceRecordSet>",
+		 R53_NS, inner);
+	xmlDoc *d = r53_xml_parse(doc, strlen(doc));
+	assert_non_null(d);
+	int rc = r53_xml_set(xmlDocGetRootElement(d), s);
+	xmlFreeDoc(d);
+	return rc;
+}
+
+/* Found by fuzz_route53: an empty Name was taken as the root's set, and
+ * a TTL beyond 32 bits wrapped to a small one. */
+static void test_xml_set(void **state)
+{
+	(void)state;
+	struct r53_set s;
+	assert_int_equal(read_set("<Name></Name><Type>A</Type><TTL>300</TTL>", &s), -1);
+	assert_int_equal(read_set("<Name>a.example.</Name><Type></Type>", &s), -1);
+	assert_int_equal(read_set("<Name>A.Example.</Name><Type>TXT</Type><TTL>4294967596</TTL>"
+				  "<ResourceRecords><ResourceRecord><Value>\"x\"</Value>"
+				  "</ResourceRecord></ResourceRecords>", &s), 0);
+	assert_string_equal(s.plain, "a.example.");
+	assert_int_equal(s.ttl, 2147483647);
+	assert_string_equal(s.vals[0], "x");
+	r53_set_free(&s);
+	assert_int_equal(read_set("<Name>a.example.</Name><Type>TXT</Type><TTL>-5</TTL>", &s), 0);
+	assert_int_equal(s.ttl, 0);
+	r53_set_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_unquote),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_xml_set),
 	};
 	return cmocka_run_group_tests_name("route53", tests, NULL, NULL);
 }
