@@ -134,7 +134,7 @@ static int read_values(const cJSON *arr, const char *name, uint16_t type,
 		if (!cJSON_IsString(value) || !cJSON_IsNumber(ttl) || ttl->valuedouble < 0 ||
 		    ttl->valuedouble > 2147483647.0)
 			return -1;
-		if (rrset_list_add(out, name, type, (uint32_t)ttl->valuedouble, value->valuestring) < 0)
+		if (rrset_list_add(out, name, type, json_ttl(ttl, 0), value->valuestring) < 0)
 			return -1;
 	}
 	return cJSON_IsArray(arr) ? 0 : -1;

@@ -134,7 +134,7 @@ static int read_sets(const cJSON *arr, struct rrset_list *out)
 			const cJSON *val = cJSON_GetObjectItemCaseSensitive(v, "value");
 			const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(v, "ttl");
 			if (!cJSON_IsString(val) || !cJSON_IsNumber(ttl) ||
-			    rrset_list_add(out, name->valuestring, t, (uint32_t)ttl->valuedouble,
+			    rrset_list_add(out, name->valuestring, t, json_ttl(ttl, 0),
 					   val->valuestring) < 0)
 				return -1;
 		}
@@ -173,7 +173,7 @@ static int read_changes(const cJSON *arr, struct plan *p)
 			return -1;
 		p->changes = v;
 		v[p->nchanges++] = (struct change){
-			a, xstrdup(name->valuestring), t, (uint32_t)ttl->valuedouble,
+			a, xstrdup(name->valuestring), t, json_ttl(ttl, 0),
 			xstrdup(first_value(cJSON_GetObjectItemCaseSensitive(c, "before"))),
 			xstrdup(first_value(cJSON_GetObjectItemCaseSensitive(c, "after"))), what };
 	}
