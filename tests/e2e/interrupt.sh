@@ -12,13 +12,7 @@
 cp -r "$TOP/tests/data/e2e/dns" "$T/dns"
 knot_start "$T/dns" || { not_ok "knot starts"; finish; exit 1; }
 
-python3 - >"$T/seed.json" <<'PY'
-import json
-print(json.dumps({"zones": [{"name": "s%d.example" % i, "records": [
-    {"type": "TXT", "name": "s%d.example" % i,
-     "content": "\"v=spf1 ip4:192.0.2.%d -all\"" % (i + 1), "ttl": 300}]}
-    for i in range(8)]}))
-PY
+cf_seed_spf s 8 >"$T/seed.json"
 export CF_TEST_TOKEN="cf-stop-secret-$$"
 cf_fake_start "$T/seed.json" --token "$CF_TEST_TOKEN" || { not_ok "cloudflare fake starts"; finish; exit 1; }
 {

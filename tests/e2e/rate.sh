@@ -11,13 +11,7 @@
 cp -r "$TOP/tests/data/e2e/dns" "$T/dns"
 knot_start "$T/dns" || { not_ok "knot starts"; finish; exit 1; }
 
-python3 - >"$T/seed.json" <<'PY'
-import json
-print(json.dumps({"zones": [{"name": "r%d.example" % i, "records": [
-    {"type": "TXT", "name": "r%d.example" % i,
-     "content": "\"v=spf1 ip4:192.0.2.%d -all\"" % (i + 1), "ttl": 300}]}
-    for i in range(10)]}))
-PY
+cf_seed_spf r 10 >"$T/seed.json"
 export CF_TEST_TOKEN="cf-rate-secret-$$"
 cf_fake_start "$T/seed.json" --token "$CF_TEST_TOKEN" --rate-limit 10/2 ||
 	{ not_ok "cloudflare fake starts"; finish; exit 1; }

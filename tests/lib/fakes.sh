@@ -24,6 +24,7 @@
 #   cf_fake_requests        print GET /__fake/requests (JSON)
 #   cf_fake_reset_calls     zero the call counters and request log
 #   cf_fake_log             print the fake's stderr log as "#" lines
+#   cf_seed_spf PREFIX N    a seed of N zones PREFIX0.example ..., one SPF each
 
 : "${PYTHON:=python3}"
 : "${OPENSSL:=openssl}"
@@ -132,3 +133,16 @@ cf_fake_state() { fake_ctl "$CF_PORT" GET /__fake/state; }
 cf_fake_requests() { fake_ctl "$CF_PORT" GET /__fake/requests; }
 cf_fake_reset_calls() { fake_ctl "$CF_PORT" POST /__fake/reset-calls; }
 cf_fake_log() { sed 's/^/#   fake: /' "$T/fake-cloudflare.log"; }
+
+# cf_seed_spf PREFIX N: a Cloudflare seed of N zones PREFIX0.example ...,
+# each with one SPF record of its own (ip4:192.0.2.<i+1>), on stdout.
+cf_seed_spf() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+p, n = sys.argv[1], int(sys.argv[2])
+print(json.dumps({"zones": [{"name": "%s%d.example" % (p, i), "records": [
+    {"type": "TXT", "name": "%s%d.example" % (p, i),
+     "content": "\"v=spf1 ip4:192.0.2.%d -all\"" % (i + 1), "ttl": 300}]}
+    for i in range(n)]}))
+PY
+}
