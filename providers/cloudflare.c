@@ -16,8 +16,10 @@
 #include <string.h>
 
 #include <cJSON.h>
+#include <openssl/crypto.h>
 
 #include "cloudflare_read.h"
+#include "provision/buf.h"
 #include "provision/http.h"
 #include "provision/provider.h"
 #include "provision/util.h"
@@ -124,10 +126,18 @@ static int cf_open(const struct provider_config *cfg, void **handle,
 	if ((rc = provider_rate(cfg, &rn, &rw, err)) < 0 || (rc = cf_auth(cf, cfg, err)) < 0)
 		goto fail;
 	/* 1,200 requests per 5 minutes per token: 4/s with a burst of 20,
-	 * unless the rate setting gives the account's limit. */
+	 * unless the rate setting gives the account's limit; one limiter for
+	 * every provider block with this token */
+	char account[160];
+	struct buf who = BUF_INIT;
+	buf_printf(&who, "%s%s", cf->auth[0] ? cf->auth[0] : "", cf->auth[1] ? cf->auth[1] : "");
+	provider_account(buf_str(&who), cf->base, account, sizeof account);
+	OPENSSL_cleanse(who.data, who.len);
+	buf_release(&who);
 	const struct http_config hc = {
 		.provider = "cloudflare", .connect_timeout_ms = 10000, .timeout_ms = 60000,
 		.max_retries = 5, .rate = 4.0, .burst = 20, .max_backoff_s = 30,
+		.account = account,
 	};
 	cf->http = provider_http(cfg, &hc, err);
 	if (!cf->http) {

@@ -224,10 +224,14 @@ static int gd_open(const struct provider_config *cfg, void **handle,
 	gd->verbose = cfg->verbose;
 	if ((rc = gd_auth(gd, cfg, err)) < 0)
 		goto fail;
-	/* 3 quick retries, then the wait GoDaddy asks for (gd_call) */
+	/* 3 quick retries, then the wait GoDaddy asks for (gd_call); one
+	 * limiter for every provider block with this key */
+	char account[160];
+	provider_account(gd->auth[0], gd->base, account, sizeof account);
 	const struct http_config hc = {
 		.provider = "godaddy", .connect_timeout_ms = 10000, .timeout_ms = 60000,
 		.max_retries = 3, .rate = rate, .burst = burst, .max_backoff_s = 30,
+		.account = account,
 	};
 	gd->http = provider_http(cfg, &hc, err);
 	if (!gd->http) {

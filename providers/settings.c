@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "provision/buf.h"
 #include "provision/http.h"
 #include "provision/provider.h"
@@ -84,6 +86,18 @@ int provider_rate(const struct provider_config *cfg, double *n, double *w,
 	*n = count;
 	*w = per;
 	return 1;
+}
+
+void provider_account(const char *secret, const char *base, char *out, size_t n)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char hex[33] = "";
+	if (!EVP_Digest(secret, strlen(secret), md, &len, EVP_sha256(), NULL))
+		len = 0;
+	for (unsigned int i = 0; i < len && i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	snprintf(out, n, "%s %s", hex, base);
 }
 
 struct http_client *provider_http(const struct provider_config *cfg,

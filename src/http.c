@@ -24,14 +24,27 @@
 #define BODY_MAX (64L << 20) /* an answer larger than this is refused */
 #define TRACE_BODY_MAX 2048
 
+/* A token bucket: one per client, or one shared by every client of the
+ * same provider and account (http_config.account). */
+struct bucket {
+	char key[128];    /* "provider account"; "" for a client's own */
+	int burst, refs;
+	double rate, tokens;
+	double last;      /* monotonic seconds of the last take; <0: none */
+	double hold;      /* no request before this (a 429's Retry-After) */
+	struct bucket *next;
+};
+
+static struct bucket *shared_buckets;
+
 struct http_client {
 	CURL *curl;
 	char provider[32];
 	char *ca_file;
 	long connect_timeout_ms, timeout_ms;
-	int max_retries, verbose, burst;
-	double rate, tokens, max_backoff;
-	struct timespec last;
+	int max_retries, verbose;
+	double max_backoff;
+	struct bucket *bucket;
 	unsigned long requests;
 	double retry_after; /* of the last answer, seconds; <0: none */
 };
@@ -66,6 +79,55 @@ static double jitter(void)
 	return (double)((b[0] << 8) | b[1]) / 65535.0; /* 0..1 */
 }
 
+/* The bucket of a new client: the account's shared one (made on first
+ * use; the lowest rate and burst of the clients sharing it win), or its
+ * own. NULL on no memory. */
+static struct bucket *bucket_get(const struct http_config *cfg)
+{
+	int burst = cfg->burst > 0 ? cfg->burst : 1;
+	char key[128] = "";
+	if (cfg->account && *cfg->account)
+		snprintf(key, sizeof key, "%s %s", cfg->provider, cfg->account);
+	for (struct bucket *b = *key ? shared_buckets : NULL; b; b = b->next) {
+		if (strcmp(b->key, key) != 0)
+			continue;
+		if (cfg->rate > 0 && (b->rate <= 0 || cfg->rate < b->rate))
+			b->rate = cfg->rate;
+		if (burst < b->burst)
+			b->burst = burst;
+		if (b->tokens > b->burst)
+			b->tokens = b->burst;
+		b->refs++;
+		return b;
+	}
+	struct bucket *b = calloc(1, sizeof *b);
+	if (!b)
+		return NULL;
+	snprintf(b->key, sizeof b->key, "%s", key);
+	b->rate = cfg->rate;
+	b->burst = burst;
+	b->tokens = burst;
+	b->last = -1;
+	b->refs = 1;
+	if (*key) {
+		b->next = shared_buckets;
+		shared_buckets = b;
+	}
+	return b;
+}
+
+static void bucket_put(struct bucket *b)
+{
+	if (!b || --b->refs > 0)
+		return;
+	for (struct bucket **p = &shared_buckets; *p; p = &(*p)->next)
+		if (*p == b) {
+			*p = b->next;
+			break;
+		}
+	free(b);
+}
+
 struct http_client *http_client_new(const struct http_config *cfg,
 				    struct prov_error *err)
 {
@@ -86,10 +148,12 @@ struct http_client *http_client_new(const struct http_config *cfg,
 	c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 60000;
 	c->max_retries = cfg->max_retries ? cfg->max_retries : 5;
 	c->max_backoff = cfg->max_backoff_s > 0 ? cfg->max_backoff_s : 30;
-	c->rate = cfg->rate;
-	c->burst = cfg->burst > 0 ? cfg->burst : 1;
-	c->tokens = c->burst;
 	c->verbose = cfg->verbose;
+	if (!(c->bucket = bucket_get(cfg))) {
+		http_client_free(c);
+		prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
 	return c;
 }
 
@@ -98,6 +162,7 @@ void http_client_free(struct http_client *c)
 	if (!c)
 		return;
 	curl_easy_cleanup(c->curl);
+	bucket_put(c->bucket);
 	free(c->ca_file);
 	free(c);
 }
@@ -117,27 +182,30 @@ char *http_escape(const char *s)
 	return out;
 }
 
-/* Token bucket: wait until a request may go. */
+/* Token bucket: wait until a request may go (and past a hold a 429 of the
+ * same account asked for). */
 static void rate_wait(struct http_client *c)
 {
-	if (c->rate <= 0)
-		return;
-	static const double never = -1;
-	double t = now_s(), last = c->last.tv_sec ? (double)c->last.tv_sec +
-			      (double)c->last.tv_nsec / 1e9 : never;
-	if (last >= 0) {
-		c->tokens += (t - last) * c->rate;
-		if (c->tokens > c->burst)
-			c->tokens = c->burst;
-	}
-	if (c->tokens < 1) {
-		sleep_s((1 - c->tokens) / c->rate);
-		c->tokens = 1;
+	struct bucket *b = c->bucket;
+	double t = now_s();
+	if (b->hold > t) {
+		sleep_s(b->hold - t);
 		t = now_s();
 	}
-	c->tokens -= 1;
-	c->last.tv_sec = (time_t)t;
-	c->last.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
+	if (b->rate <= 0)
+		return;
+	if (b->last >= 0) {
+		b->tokens += (t - b->last) * b->rate;
+		if (b->tokens > b->burst)
+			b->tokens = b->burst;
+	}
+	if (b->tokens < 1) {
+		sleep_s((1 - b->tokens) / b->rate);
+		b->tokens = 1;
+		t = now_s();
+	}
+	b->tokens -= 1;
+	b->last = t;
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
@@ -333,6 +401,10 @@ int http_send(struct http_client *c, const struct http_request *rq,
 		if (!retryable || n >= c->max_retries)
 			break;
 		double w = backoff(c, n);
+		/* a 429 slows the whole account: every client sharing the
+		 * bucket holds until then */
+		if (answered && rs->status == 429 && now_s() + w > c->bucket->hold)
+			c->bucket->hold = now_s() + w;
 		if (c->verbose)
 			fprintf(stderr, "provision: %s: %s %s: %s, retrying in %.1f s\n",
 				c->provider, rq->method, url_path(rq->url),

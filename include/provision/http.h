@@ -27,6 +27,11 @@ struct http_config {
 	int burst;               /* bucket size for rate; 0: 1 */
 	double max_backoff_s;    /* cap of one wait; 0: 30 s */
 	int verbose;             /* trace requests on stderr */
+	/* Clients of one provider whose account is the same non-secret text
+	 * (provider_account()) share one token bucket, at the lowest rate
+	 * and burst any of them asks for, and a 429 to one holds them all.
+	 * NULL: the client's own bucket. */
+	const char *account;
 };
 
 struct http_client;

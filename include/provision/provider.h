@@ -130,6 +130,11 @@ int provider_rate(const struct provider_config *cfg, double *n, double *w,
 /* The token bucket for at most n requests in any w seconds: burst b and
  * rate r with b + r*w <= n, 3% margin (60/60: a burst of 10, 0.81/s). */
 void provider_bucket(double n, double w, double *rate, int *burst);
+/* The account a credential stands for, as text that holds no secret: the
+ * first 16 bytes of SHA-256(secret) in hex and the API's base URL, into
+ * out (at least 96 bytes). Provider blocks with the same credential then
+ * share one limiter (http_config.account). */
+void provider_account(const char *secret, const char *base, char *out, size_t n);
 /* An HTTP client for the provider: *hc with its ca_file setting (relative
  * to the configuration file's directory) and -v. NULL with err. */
 struct http_client *provider_http(const struct provider_config *cfg,

@@ -1,6 +1,8 @@
 #!/bin/sh
 # The rate setting: a provider block's requests stay under the limit it
-# gives ("10/2s"), so a fake enforcing exactly that limit answers no 429;
+# gives ("10/2s"), so a fake enforcing exactly that limit answers no 429,
+# also when two provider blocks use the same token (one account, one
+# limiter);
 # without it, the default burst of the Cloudflare limiter (20) overruns the
 # same fake, which shows the setting is what keeps the run under. Malformed
 # rates are configuration errors naming FILE:LINE. Counts, not times.
@@ -38,6 +40,26 @@ cf_fake_reset_calls >/dev/null
 expect_exit 0 "apply of 6 domains with rate = \"10/2s\"" "$PROVISION" -c "$T/limited.cfg" --resolver "$KNOT_ADDR"
 n=$(total); r=$(count429)
 check "apply under rate = \"10/2s\": $n requests, none answered 429 ($r)" test "$r" -eq 0 -a "$n" -ge 18
+
+# two provider blocks with the same token are one account: one limiter
+cf_fake_reset_calls >/dev/null
+{
+	printf 'providers: {\n'
+	for b in cfa cfb; do
+		printf '  %s = { type = "cloudflare"; token_env = "CF_TEST_TOKEN"; endpoint = "%s"; ca_file = "%s"; rate = "10/2s"; };\n' \
+			"$b" "$CF_URL" "$CF_CA"
+	done
+	printf '};\ndomains = (\n'
+	for i in 0 1 2 3 4 5; do
+		[ $i -gt 0 ] && echo ','
+		echo "{ name = \"r$i.example\"; provider = \"$([ $((i % 2)) -eq 0 ] && echo cfa || echo cfb)\"; }"
+	done
+	echo ');'
+} >"$T/two.cfg"
+expect_exit 0 "dry run of 6 domains over two blocks with one token" \
+	"$PROVISION" -c "$T/two.cfg" --resolver "$KNOT_ADDR" --dry-run
+n=$(total); r=$(count429)
+check "two blocks, one token, one limiter: $n requests, none answered 429 ($r)" test "$r" -eq 0 -a "$n" -ge 12
 
 # the same fake without the setting: the default burst of 20 runs into it
 cf_fake_reset_calls >/dev/null
