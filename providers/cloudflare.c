@@ -122,12 +122,15 @@ static int cf_open(const struct provider_config *cfg, void **handle,
 					   "batch_size must be 1 to 3500 (200 on the Free plan)");
 		goto fail;
 	}
-	double rn, rw;
-	if ((rc = provider_rate(cfg, &rn, &rw, err)) < 0 || (rc = cf_auth(cf, cfg, err)) < 0)
-		goto fail;
 	/* 1,200 requests per 5 minutes per token: 4/s with a burst of 20,
-	 * unless the rate setting gives the account's limit; one limiter for
-	 * every provider block with this token */
+	 * unless the rate setting gives the account's limit */
+	double rate = 4.0, rn, rw;
+	int burst = 20, set = provider_rate(cfg, &rn, &rw, err);
+	if ((rc = set) < 0 || (rc = cf_auth(cf, cfg, err)) < 0)
+		goto fail;
+	if (set > 0)
+		provider_bucket(rn, rw, &rate, &burst);
+	/* one limiter for every provider block with this token */
 	char account[160];
 	struct buf who = BUF_INIT;
 	buf_printf(&who, "%s%s", cf->auth[0] ? cf->auth[0] : "", cf->auth[1] ? cf->auth[1] : "");
@@ -136,7 +139,7 @@ static int cf_open(const struct provider_config *cfg, void **handle,
 	buf_release(&who);
 	const struct http_config hc = {
 		.provider = "cloudflare", .connect_timeout_ms = 10000, .timeout_ms = 60000,
-		.max_retries = 5, .rate = 4.0, .burst = 20, .max_backoff_s = 30,
+		.max_retries = 5, .rate = rate, .burst = burst, .max_backoff_s = 30,
 		.account = account,
 	};
 	cf->http = provider_http(cfg, &hc, err);

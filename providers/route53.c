@@ -103,9 +103,14 @@ static int r53_open(const struct provider_config *cfg, void **handle,
 		rc = provider_config_error(cfg, "profile", err, "profile must not be empty");
 		goto fail;
 	}
-	double rn, rw;
+	/* five requests per second per account, the documented floor, unless
+	 * the rate setting gives the account's limit */
+	double rate = 5.0, rn, rw;
+	int burst = 5;
 	if ((rc = provider_rate(cfg, &rn, &rw, err)) < 0)
 		goto fail;
+	if (rc > 0)
+		provider_bucket(rn, rw, &rate, &burst);
 	rc = PROV_ERR_NOMEM;
 	struct buf sv = BUF_INIT;
 	buf_printf(&sv, "aws:amz:%s:route53", region ? region : R53_REGION);
@@ -114,11 +119,9 @@ static int r53_open(const struct provider_config *cfg, void **handle,
 	r->profile = profile ? strdup(profile) : NULL;
 	if (!r->sigv4 || !r->provider || (profile && !r->profile))
 		goto fail;
-	/* five requests per second per account, the documented floor, unless
-	 * the rate setting gives the account's limit */
 	const struct http_config hc = {
 		.provider = "route53", .connect_timeout_ms = 10000, .timeout_ms = 60000,
-		.max_retries = 5, .rate = 5.0, .burst = 5, .max_backoff_s = 20,
+		.max_retries = 5, .rate = rate, .burst = burst, .max_backoff_s = 20,
 	};
 	r->http = provider_http(cfg, &hc, err);
 	if (!r->http || (rc = r53_creds_init(r, cfg, err)) < 0) {

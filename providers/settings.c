@@ -107,12 +107,6 @@ struct http_client *provider_http(const struct provider_config *cfg,
 	const char *ca = provider_setting(cfg, "ca_file");
 	struct buf path = BUF_INIT;
 	struct http_config c = *hc;
-	double n, w;
-	int rc = provider_rate(cfg, &n, &w, err);
-	if (rc < 0)
-		return NULL;
-	if (rc > 0)
-		provider_bucket(n, w, &c.rate, &c.burst);
 	if (ca && ca[0] != '/' && cfg->base_dir && *cfg->base_dir)
 		buf_printf(&path, "%s/", cfg->base_dir);
 	if (ca)
