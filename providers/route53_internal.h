@@ -97,7 +97,6 @@ int r53_aws_error(const struct r53 *r, const char *what, const struct r53_answer
 		  struct prov_error *err);
 /* " (what to check)" for an AWS error code, or "" (a static buffer). */
 const char *r53_hint(const struct r53 *r, const char *code);
-double r53_now(void);        /* monotonic seconds */
 void r53_sleep(double s);
 
 /* route53_rrsets.c: the cache of record sets read (r->sets) */

@@ -76,13 +76,6 @@ void r53_sleep(double s)
 		;
 }
 
-double r53_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Wait before try n+1 after a Throttling answer: 0.25 s doubling, with
  * jitter, at most 20 s. */
 static double backoff(int n)

@@ -9,16 +9,17 @@
 #include <unistd.h>
 
 #include "route53_internal.h"
+#include "provision/util.h"
 
 int r53_wait_insync(struct r53 *r, const char *change_id, struct prov_error *err)
 {
-	double start = r53_now(), delay = 1;
+	double start = monotonic_s(), delay = 1;
 	int tty = isatty(STDERR_FILENO), rc = 0, shown = 0;
 	struct buf path = BUF_INIT, what = BUF_INIT;
 	buf_printf(&path, R53_API "/change/%s", change_id);
 	buf_printf(&what, "zone %s: waiting for change %s (GetChange)", r->zone_bare, change_id);
 	for (;;) {
-		double elapsed = r53_now() - start;
+		double elapsed = monotonic_s() - start;
 		if (elapsed + delay > (double)r->wait_timeout) {
 			rc = prov_errorf(err, PROV_ERR_RUNTIME,
 					 "route53: zone %s: the changes were applied, but change %s "
@@ -41,7 +42,7 @@ int r53_wait_insync(struct r53 *r, const char *change_id, struct prov_error *err
 		if (rc == 0 && (tty || r->verbose))
 			fprintf(stderr, "%sprovision: route53: zone %s: change %s %s (%.0f s)%s",
 				tty ? "\r" : "", r->zone_bare, change_id, status,
-				r53_now() - start, tty && !done ? "" : "\n");
+				monotonic_s() - start, tty && !done ? "" : "\n");
 		shown |= tty && !done;
 		free(status);
 		if (rc < 0 || done)

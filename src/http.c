@@ -20,6 +20,7 @@
 #include <openssl/rand.h>
 
 #include "provision/http.h"
+#include "provision/util.h"
 
 #define BODY_MAX (64L << 20) /* an answer larger than this is refused */
 #define TRACE_BODY_MAX 2048
@@ -54,13 +55,6 @@ static unsigned long requests_total; /* every client of the process */
 unsigned long http_requests_total(void)
 {
 	return __atomic_load_n(&requests_total, __ATOMIC_RELAXED);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void sleep_s(double s)
@@ -187,10 +181,10 @@ char *http_escape(const char *s)
 static void rate_wait(struct http_client *c)
 {
 	struct bucket *b = c->bucket;
-	double t = now_s();
+	double t = monotonic_s();
 	if (b->hold > t) {
 		sleep_s(b->hold - t);
-		t = now_s();
+		t = monotonic_s();
 	}
 	if (b->rate <= 0)
 		return;
@@ -202,7 +196,7 @@ static void rate_wait(struct http_client *c)
 	if (b->tokens < 1) {
 		sleep_s((1 - b->tokens) / b->rate);
 		b->tokens = 1;
-		t = now_s();
+		t = monotonic_s();
 	}
 	b->tokens -= 1;
 	b->last = t;
@@ -403,8 +397,8 @@ int http_send(struct http_client *c, const struct http_request *rq,
 		double w = backoff(c, n);
 		/* a 429 slows the whole account: every client sharing the
 		 * bucket holds until then */
-		if (answered && rs->status == 429 && now_s() + w > c->bucket->hold)
-			c->bucket->hold = now_s() + w;
+		if (answered && rs->status == 429 && monotonic_s() + w > c->bucket->hold)
+			c->bucket->hold = monotonic_s() + w;
 		if (c->verbose)
 			fprintf(stderr, "provision: %s: %s %s: %s, retrying in %.1f s\n",
 				c->provider, rq->method, url_path(rq->url),

@@ -5,23 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "progress.h"
 #include "provision/buf.h"
 #include "provision/http.h"
+#include "provision/util.h"
 
 #define TTY_FIRST_S 1.0  /* a run shorter than this shows no line */
 #define TTY_EVERY_S 0.1  /* redraw at most this often */
 #define LINES_EVERY_S 5.0
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void progress_init(struct progress *p, const struct options *o, size_t total)
 {
@@ -29,7 +22,7 @@ void progress_init(struct progress *p, const struct options *o, size_t total)
 	memset(p, 0, sizeof *p);
 	p->total = total;
 	p->dry_run = o->dry_run;
-	p->start = p->last = now_s();
+	p->start = p->last = monotonic_s();
 	p->requests0 = http_requests_total();
 	if (o->quiet)
 		p->mode = PROGRESS_NONE;
@@ -96,7 +89,7 @@ void progress_done(struct progress *p, const struct plan *pl)
 		p->errors++;
 	else if (pl->status == PLAN_REFUSED)
 		p->refused++;
-	double now = now_s();
+	double now = monotonic_s();
 	if ((p->mode == PROGRESS_TTY && now - p->start >= TTY_FIRST_S &&
 	     now - p->last >= TTY_EVERY_S) ||
 	    (p->mode == PROGRESS_LINES && now - p->last >= LINES_EVERY_S))
@@ -106,6 +99,6 @@ void progress_done(struct progress *p, const struct plan *pl)
 void progress_end(struct progress *p)
 {
 	if (p->mode == PROGRESS_LINES)
-		draw(p, now_s(), 1);
+		draw(p, monotonic_s(), 1);
 	progress_clear(p);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include <cJSON.h>
@@ -145,4 +146,11 @@ uint32_t json_ttl(const cJSON *ttl, uint32_t def)
 		return def;
 	return ttl->valuedouble < 2147483647.0 ? (uint32_t)ttl->valuedouble
 					       : 2147483647u;
+}
+
+double monotonic_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Seconds on the monotonic clock (for waits and rates, never dates). */
+double monotonic_s(void);
 /* strdup that returns NULL for NULL. */
 char *xstrdup(const char *s);
 /* A lower-case, fully qualified copy of name with one trailing dot

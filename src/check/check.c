@@ -272,13 +272,6 @@ static int check_round(struct run *run, struct check_domain *res, size_t *nres)
 	return worst;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* The progress of --wait on stderr: one line rewritten on a terminal,
  * plain log lines otherwise. */
 static void progress(const struct check_domain *res, size_t nres, long pause,
@@ -335,7 +328,7 @@ int cmd_check(const struct options *o, struct config *cfg)
 	struct run run = { .o = o, .cfg = cfg };
 	struct check_domain *res = calloc(cfg->ndomains + 1, sizeof *res);
 	long wait = o->wait ? o->wait_s : 0;
-	double deadline = now() + (double)wait;
+	double deadline = monotonic_s() + (double)wait;
 	int tty = isatty(STDERR_FILENO), code = 1;
 	size_t nres = 0;
 	if (!res)
@@ -343,7 +336,7 @@ int cmd_check(const struct options *o, struct config *cfg)
 	shard_note(o, cfg);
 	for (int round = 0;; round++) {
 		code = check_round(&run, res, &nres);
-		long left = (long)(deadline - now() + 0.5);
+		long left = (long)(deadline - monotonic_s() + 0.5);
 		if (code <= 0 || !o->wait || left <= 0)
 			break;
 		long pause = check_backoff(round, left);
