@@ -65,6 +65,16 @@ row() { # provider run rate port
 		       p, r, c, c / n, w, f, (f > 0 ? w / f : 0), q, wr, m }'
 }
 
+# two_runs PROVIDER RATE PORT CFG: apply fresh, then again in sync; a row each
+two_runs() {
+	fake_ctl "$3" POST /__fake/reset-calls >/dev/null
+	for r in fresh in-sync; do
+		run "$1-$r" "$4"
+		[ "$RC" -eq 0 ] || { tail -3 "$T/err.$1-$r" >&2; die "$1 $r: exit $RC"; }
+		row "$1" "$r" "$2" "$3"
+	done
+}
+
 domains_cfg() { # provider-block-text > config
 	echo "providers: { p = { $1 }; };"
 	echo 'domains = ('
@@ -90,11 +100,7 @@ PY
 	cf_fake_start "$T/cf.json" --token "$CF_TEST_TOKEN" --latency "$SCALE_LATENCY" \
 		--rate-limit 40/1 >"$T/fake.start" 2>&1 || { cat "$T/fake.start" >&2; die "cloudflare fake"; }
 	domains_cfg "type = \"cloudflare\"; token_env = \"CF_TEST_TOKEN\"; endpoint = \"$CF_URL\"; ca_file = \"$CF_CA\"; rate = \"40/s\";" >"$T/cf.cfg"
-	fake_ctl "$CF_PORT" POST /__fake/reset-calls >/dev/null
-	run cf1 "$T/cf.cfg"; [ "$RC" -eq 0 ] || { tail -3 "$T/err.cf1" >&2; die "cloudflare run 1: exit $RC"; }
-	row cloudflare fresh 40 "$CF_PORT"
-	run cf2 "$T/cf.cfg"; [ "$RC" -eq 0 ] || die "cloudflare run 2: exit $RC"
-	row cloudflare in-sync 40 "$CF_PORT"
+	two_runs cloudflare 40 "$CF_PORT" "$T/cf.cfg"
 	;;
 godaddy)
 	python3 - "$SCALE_DOMAINS" >"$T/gd.json" <<'PY'
@@ -110,11 +116,7 @@ PY
 		{ cat "$T/fake.start" >&2; die "godaddy fake"; }
 	GP=$FAKE_PORT
 	domains_cfg "type = \"godaddy\"; key_env = \"GD_TEST_KEY\"; secret_env = \"GD_TEST_SECRET\"; endpoint = \"https://127.0.0.1:$GP\"; ca_file = \"$T/ca/ca.pem\"; rate = \"10/s\";" >"$T/gd.cfg"
-	fake_ctl "$GP" POST /__fake/reset-calls >/dev/null
-	run gd1 "$T/gd.cfg"; [ "$RC" -eq 0 ] || { tail -3 "$T/err.gd1" >&2; die "godaddy run 1: exit $RC"; }
-	row godaddy fresh 10 "$GP"
-	run gd2 "$T/gd.cfg"; [ "$RC" -eq 0 ] || die "godaddy run 2: exit $RC"
-	row godaddy in-sync 10 "$GP"
+	two_runs godaddy 10 "$GP" "$T/gd.cfg"
 	;;
 route53)
 	python3 - "$SCALE_DOMAINS" >"$T/r53.json" <<'PY'
@@ -133,11 +135,7 @@ PY
 	export AWS_SHARED_CREDENTIALS_FILE="$T/none" AWS_CONFIG_FILE="$T/none" AWS_EC2_METADATA_DISABLED=true
 	unset AWS_SESSION_TOKEN AWS_PROFILE
 	domains_cfg "type = \"route53\"; endpoint = \"https://127.0.0.1:$RP\"; ca_file = \"$T/ca/ca.pem\"; rate = \"20/s\";" >"$T/r53.cfg"
-	fake_ctl "$RP" POST /__fake/reset-calls >/dev/null
-	run r1 "$T/r53.cfg"; [ "$RC" -eq 0 ] || { tail -3 "$T/err.r1" >&2; die "route53 run 1: exit $RC"; }
-	row route53 fresh 20 "$RP"
-	run r2 "$T/r53.cfg"; [ "$RC" -eq 0 ] || die "route53 run 2: exit $RC"
-	row route53 in-sync 20 "$RP"
+	two_runs route53 20 "$RP" "$T/r53.cfg"
 	;;
 zonefile)
 	mkdir -p "$T/zf/zones"

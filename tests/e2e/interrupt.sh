@@ -45,15 +45,26 @@ wait_held() {
 	done
 }
 
+# start_held ZONE [ARGS]: hold ZONE's batch write, start provision in the
+# background with ARGS (pid in $pid) and check the write is held in flight
+start_held() {
+	_z=$1; shift
+	cf_fake_fault "{\"hold\": {\"method\": \"POST\", \"path_contains\": \"zones/$(zid "$_z")/dns_records/batch\"}}" ||
+		not_ok "hold fault queued"
+	"$PROVISION" -c "$T/p.cfg" --resolver "$KNOT_ADDR" "$@" >"$T/out" 2>"$T/err" &
+	pid=$!
+	check "the write of $_z is held in flight" wait_held $pid
+}
+# stop_held SIGNAL: send it, let the held write go, wait; exit status in $rc
+stop_held() {
+	kill -"$1" $pid
+	fake_ctl "$CF_PORT" POST /__fake/release >/dev/null
+	wait $pid; rc=$?
+}
+
 # ---- SIGINT while s2's batch is in flight ----
-cf_fake_fault "{\"hold\": {\"method\": \"POST\", \"path_contains\": \"zones/$(zid s2.example)/dns_records/batch\"}}" ||
-	not_ok "hold fault queued"
-"$PROVISION" -c "$T/p.cfg" --resolver "$KNOT_ADDR" --format json >"$T/out" 2>"$T/err" &
-pid=$!
-check "the write of s2.example is held in flight" wait_held $pid
-kill -INT $pid
-fake_ctl "$CF_PORT" POST /__fake/release >/dev/null
-wait $pid; rc=$?
+start_held s2.example --format json
+stop_held INT
 check "stopped by SIGINT: exit 1 (got $rc)" test "$rc" -eq 1
 grep_file "^provision: stopped by SIGINT: 3 of 8 domains done (in the report), 5 not started: s3.example, s4.example, s5.example, s6.example, s7.example$" \
 	"$T/err" "stderr says what was done and names what was not started"
@@ -73,14 +84,8 @@ check "backups only of the domains written" test "$(ls "$T/backups" | grep -c .)
 nogrep_file "$CF_TEST_TOKEN" "$T/err" "no secret on stderr"
 
 # ---- SIGTERM, text output: the run goes on where it stopped ----
-cf_fake_fault "{\"hold\": {\"method\": \"POST\", \"path_contains\": \"zones/$(zid s5.example)/dns_records/batch\"}}" ||
-	not_ok "hold fault queued"
-"$PROVISION" -c "$T/p.cfg" --resolver "$KNOT_ADDR" >"$T/out" 2>"$T/err" &
-pid=$!
-check "the write of s5.example is held in flight" wait_held $pid
-kill -TERM $pid
-fake_ctl "$CF_PORT" POST /__fake/release >/dev/null
-wait $pid; rc=$?
+start_held s5.example
+stop_held TERM
 check "stopped by SIGTERM: exit 1 (got $rc)" test "$rc" -eq 1
 grep_file "^provision: stopped by SIGTERM: 6 of 8 domains done (in the report), 2 not started: s6.example, s7.example$" \
 	"$T/err" "SIGTERM: what was done, what was not"
@@ -88,11 +93,7 @@ grep_file "^s5.example. (provider cf): applied" "$T/out" "the text report shows 
 check "s0 to s5 merged, s6 and s7 untouched" test "$(merged)" = "s0.example s1.example s2.example s3.example s4.example s5.example "
 
 # ---- a second signal stops at once ----
-cf_fake_fault "{\"hold\": {\"method\": \"POST\", \"path_contains\": \"zones/$(zid s6.example)/dns_records/batch\"}}" ||
-	not_ok "hold fault queued"
-"$PROVISION" -c "$T/p.cfg" --resolver "$KNOT_ADDR" >"$T/out" 2>"$T/err" &
-pid=$!
-check "the write of s6.example is held in flight" wait_held $pid
+start_held s6.example
 kill -INT $pid
 # the second only once the first was taken (two pending SIGINTs are one)
 _w=0
