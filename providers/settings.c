@@ -88,6 +88,23 @@ int provider_rate(const struct provider_config *cfg, double *n, double *w,
 	return 1;
 }
 
+int provider_concurrency(const struct provider_config *cfg, unsigned *n,
+			 struct prov_error *err)
+{
+	const char *v = provider_setting(cfg, "concurrency");
+	*n = PROVIDER_CONCURRENCY;
+	if (!v)
+		return 0;
+	char *end;
+	long k = strtol(v, &end, 10);
+	if (!*v || *end || k < 1 || k > PROVIDER_CONCURRENCY_MAX)
+		return provider_config_error(cfg, "concurrency", err,
+					     "concurrency must be a number of domains from 1 to %d, "
+					     "not \"%s\"", PROVIDER_CONCURRENCY_MAX, v);
+	*n = (unsigned)k;
+	return 0;
+}
+
 void provider_account(const char *secret, const char *base, char *out, size_t n)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
