@@ -130,7 +130,8 @@ int provider_endpoint(const struct provider_config *cfg, const char *def,
 int provider_rate(const struct provider_config *cfg, double *n, double *w,
 		  struct prov_error *err);
 /* The token bucket for at most n requests in any w seconds: burst b and
- * rate r with b + r*w <= n, 3% margin (60/60: a burst of 10, 0.81/s). */
+ * rate r with b + floor(r*w) <= n, 3% margin (60/60: a burst of 3 at
+ * 0.94/s; 1200/300: 10 at 3.85/s). */
 void provider_bucket(double n, double w, double *rate, int *burst);
 /* The provider's "concurrency" setting: *n domains of the block in flight
  * at once (default PROVIDER_CONCURRENCY), or PROV_ERR_CONFIG with err. The
