@@ -70,4 +70,22 @@ for mode in at-once one-by-one; do
 		test "$(order "$T/out")" = "$all_applied"
 done
 
+# the settings and the option, refused with a clear line
+for bad in 0 65 '"1.5"' '"many"'; do
+	sed "s|ca_file = \"$CF_CA\";|ca_file = \"$CF_CA\"; concurrency = $bad;|" "$T/p.cfg" >"$T/bad.cfg"
+	expect_exit 78 "concurrency = $bad is a configuration error" \
+		"$PROVISION" -c "$T/bad.cfg" --resolver "$KNOT_ADDR" --dry-run
+	grep_file "bad.cfg:1: provider 'cf': concurrency must be a number of domains from 1 to 64" "$T/err" \
+		"concurrency = $bad: the error names FILE:LINE and the provider"
+done
+for bad in 0 x 257 -2; do
+	expect_exit 64 "-j $bad is a usage error" "$PROVISION" -c "$T/p.cfg" --dry-run -j "$bad"
+	grep_file "^provision: --jobs takes a number of domains from 1 to 256, not '$bad'" "$T/err" \
+		"-j $bad: says what it takes"
+done
+expect_exit 64 "-j goes with the main job, apply and check only" \
+	"$PROVISION" -c "$T/p.cfg" -j 2 smtp-test a0.example
+grep_file "^provision: --jobs goes with the main job, apply and check, not smtp-test" "$T/err" \
+	"-j with smtp-test: says where it goes"
+
 finish
