@@ -292,10 +292,10 @@ grep_file '3 of 4 changes were applied' "$T/rep" "what went in is counted"
 check "their SPF not overwritten" test "$(state race2.example TXT @)" = "v=spf1 a -all"
 
 # ---- 30 domains under a per-key rate limit ----
-# The fake allows 60 requests per 10 s per key (GoDaddy: 60 per minute; the
+# The fake allows 60 requests per 4 s per key (GoDaddy: 60 per minute; the
 # window is shortened to keep the test short; everything scales with it).
 # PROVISION_GODADDY_RATE_LIMIT tells the provider the limit (tests only).
-N=30 LIM=60 WIN=10
+N=30 LIM=60 WIN=4
 python3 - "$T/rate-state.json" "$N" <<'PY'
 import json, sys
 n = int(sys.argv[2])
