@@ -2,7 +2,8 @@
 #
 #   make                 build ./provision
 #   make check           install missing Debian packages, then every test,
-#                        plain and under AddressSanitizer + UBSan
+#                        plain and under AddressSanitizer + UBSan, the
+#                        concurrent ones under ThreadSanitizer, the fuzzers
 #   make example         the README's main job: a dry run of the example
 #   make SANITIZE=address,undefined test   one sanitized run (build-san/)
 #   make SANITIZE=thread test              ThreadSanitizer (build-tsan/)
@@ -50,7 +51,7 @@ HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
 BIN       := $(BUILD)/provision
 
-.PHONY: all clean install test check unit e2e example deps fuzz fuzz-long
+.PHONY: all clean install test check unit e2e example deps fuzz fuzz-long tsan
 all: $(BIN) provision
 
 provision: $(BIN)
@@ -86,11 +87,19 @@ e2e: $(BIN) $(HELPER_BIN)
 
 test: unit e2e
 
+# ThreadSanitizer over the tests that run many domains at once (the
+# whole e2e suite passes under it too: make SANITIZE=thread e2e, ~7 min).
+TSAN_E2E := concurrent.sh dns_concurrent.sh apply_concurrent.sh rate.sh
+tsan:
+	TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" E2E_ONLY="$(TSAN_E2E)" \
+		$(MAKE) SANITIZE=thread e2e
+
 # Everything, as CI runs it: plain build, then sanitized build.
 check: deps
 	$(MAKE) all
 	$(MAKE) test
 	$(MAKE) SANITIZE=address,undefined test
+	$(MAKE) tsan
 	$(MAKE) fuzz
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c, one per parser; each file's

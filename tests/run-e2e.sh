@@ -2,6 +2,7 @@
 # Run every end-to-end script in tests/e2e/ against $PROVISION; each prints
 # "ok - ..." / "not ok - ..." lines, ends with "# N passed, M failed" and
 # exits non-zero on a failure. The last line totals the checks of all.
+# E2E_ONLY="a.sh b.sh" runs only those scripts.
 set -u
 : "${PROVISION:?set PROVISION to the binary under test}"
 export PROVISION
@@ -11,6 +12,7 @@ trap 'rm -f "$log"' EXIT
 fail=0; pass=0; bad=0
 for t in "$top"/tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
+	case " ${E2E_ONLY:-$(basename "$t")} " in *" $(basename "$t") "*) ;; *) continue ;; esac
 	echo "# $(basename "$t")"
 	start=$(date +%s)
 	sh "$t" >"$log" 2>&1
