@@ -4,7 +4,8 @@
 #   make check           install missing Debian packages, then every test,
 #                        plain and under AddressSanitizer + UBSan
 #   make example         the README's main job: a dry run of the example
-#   make SANITIZE=address,undefined test   one sanitized run
+#   make SANITIZE=address,undefined test   one sanitized run (build-san/)
+#   make SANITIZE=thread test              ThreadSanitizer (build-tsan/)
 #   make install PREFIX=/usr/local DESTDIR=...
 
 VERSION   := 0.1.0
@@ -18,18 +19,18 @@ PKGS      := libcurl libcjson libconfig ldns openssl libpsl libxml-2.0 libarchiv
 WARN      := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
              -Wwrite-strings -Wshadow -Wformat=2
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread \
              $(WARN) $(CFLAGS) -Iinclude -Isrc \
              -DPROVISION_VERSION='"$(VERSION)"' \
              $(shell $(PKG_CONFIG) --cflags $(PKGS))
-LIBS       = $(shell $(PKG_CONFIG) --libs $(PKGS))
+LIBS       = $(shell $(PKG_CONFIG) --libs $(PKGS)) -pthread
 ifdef DEVELOPER
 ALL_CFLAGS += -Werror
 endif
 
 BUILD     ?= build
 ifdef SANITIZE
-BUILD     := build-san
+BUILD     := $(if $(filter thread,$(SANITIZE)),build-tsan,build-san)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
               -fno-omit-frame-pointer
 LDFLAGS   += -fsanitize=$(SANITIZE)

@@ -41,7 +41,7 @@ struct cf {
 };
 
 static const char *const cf_keys[] = {
-	"token_env", "email_env", "key_env", "endpoint", "ca_file", "batch_size", "rate", NULL,
+	"token_env", "email_env", "key_env", "endpoint", "ca_file", "batch_size", "rate", "concurrency", NULL,
 };
 
 static void cf_forget(struct cf *cf)

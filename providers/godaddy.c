@@ -67,7 +67,7 @@ struct gd {
 };
 
 static const char *const gd_keys[] = {
-	"key_env", "secret_env", "environment", "endpoint", "ca_file", "rate", NULL,
+	"key_env", "secret_env", "environment", "endpoint", "ca_file", "rate", "concurrency", NULL,
 };
 
 /* ---- records ---------------------------------------------------------- */

@@ -54,7 +54,7 @@
 
 static const char *const r2_keys[] = {
 	"server", "tsig_name", "tsig_algorithm", "tsig_secret_env", "tsig_keyfile",
-	"timeout", NULL,
+	"timeout", "concurrency", NULL,
 };
 
 static const char *const r2_algs[] = { "hmac-sha256", "hmac-sha384", "hmac-sha512", NULL };

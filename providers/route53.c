@@ -40,7 +40,7 @@
 #include "route53_internal.h"
 
 static const char *const r53_keys[] = {
-	"profile", "endpoint", "ca_file", "region", "wait", "wait_timeout", "rate", NULL,
+	"profile", "endpoint", "ca_file", "region", "wait", "wait_timeout", "rate", "concurrency", NULL,
 };
 
 static void r53_close(void *handle)
@@ -59,6 +59,30 @@ static void r53_close(void *handle)
 	free(r->zone_bare);
 	free(r->zone_id);
 	free(r);
+}
+
+/* The account, as far as it is known before any credential is fetched:
+ * where the chain will take them from (the environment's key, a profile, a
+ * web identity role, else the instance's), in the order aws_credentials.c
+ * tries them. Blocks (and the worker handles of one block) with the same
+ * source share one limiter: AWS limits an account, not a connection. */
+static void r53_account(const char *profile, const char *base, char *out, size_t n)
+{
+	const char *ak = getenv("AWS_ACCESS_KEY_ID"), *env_profile = getenv("AWS_PROFILE");
+	const char *role = getenv("AWS_ROLE_ARN");
+	struct buf b = BUF_INIT;
+	if (profile)
+		buf_printf(&b, "profile %s", profile);
+	else if (ak && *ak)
+		buf_printf(&b, "key %s", ak);
+	else if (env_profile && *env_profile)
+		buf_printf(&b, "profile %s", env_profile);
+	else if (role && *role)
+		buf_printf(&b, "role %s", role);
+	else
+		buf_printf(&b, "default");
+	provider_account(b.data ? b.data : "", base, out, n);
+	buf_release(&b);
 }
 
 static int r53_open(const struct provider_config *cfg, void **handle,
@@ -119,9 +143,12 @@ static int r53_open(const struct provider_config *cfg, void **handle,
 	r->profile = profile ? strdup(profile) : NULL;
 	if (!r->sigv4 || !r->provider || (profile && !r->profile))
 		goto fail;
+	char account[96];
+	r53_account(profile, r->base, account, sizeof account);
 	const struct http_config hc = {
 		.provider = "route53", .connect_timeout_ms = 10000, .timeout_ms = 60000,
 		.max_retries = 5, .rate = rate, .burst = burst, .max_backoff_s = 20,
+		.account = account,
 	};
 	r->http = provider_http(cfg, &hc, err);
 	if (!r->http || (rc = r53_creds_init(r, cfg, err)) < 0) {

@@ -45,8 +45,11 @@ struct r53 {
 	char *base;       /* endpoint without trailing slash */
 	char *sigv4;      /* "aws:amz:REGION:route53" */
 	char *profile;    /* the profile setting, or NULL */
-	struct aws_chain *chain;        /* where credentials come from */
-	const struct aws_creds *creds;  /* in use (the chain's), or NULL */
+	struct r53_chain *chain; /* where credentials come from: the block's,
+				  * shared by its handles (route53_request.c) */
+	struct aws_creds creds;  /* this handle's copy of those in use */
+	unsigned gen;            /* the chain's fetch they came from */
+	int have_creds;
 	char *userpwd, *token_hdr;
 	const char *hdrs[3];
 	const char *redact[3];
@@ -95,7 +98,7 @@ void r53_answer_release(struct r53_answer *a);
 /* err for an AWS error answer: "route53: <what>: HTTP n Code: message (hint)". */
 int r53_aws_error(const struct r53 *r, const char *what, const struct r53_answer *a,
 		  struct prov_error *err);
-/* " (what to check)" for an AWS error code, or "" (a static buffer). */
+/* " (what to check)" for an AWS error code, or "" (a buffer of the thread's). */
 const char *r53_hint(const struct r53 *r, const char *code);
 void r53_sleep(double s);
 

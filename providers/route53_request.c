@@ -6,6 +6,7 @@
  * retried here with back-off: neither applied anything. Error messages
  * never carry a secret, even when AWS quotes one.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,21 +16,64 @@
 
 #include "route53_internal.h"
 
+/*
+ * The credential chain of a provider block, shared by its handles (one per
+ * worker thread): the chain runs once, and credentials fetched again by one
+ * worker are taken by the others at their next request. Each handle signs
+ * with its own copy; gen counts the chain's fetches.
+ */
+struct r53_chain {
+	const struct provider_config *cfg;
+	struct aws_chain *chain;
+	pthread_mutex_t lock;
+	unsigned gen;
+	int refs;
+	struct r53_chain *next;
+};
+
+static struct r53_chain *chains;
+static pthread_mutex_t chains_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static char *dup_secret(const char *s, int *fail)
+{
+	char *d = s ? strdup(s) : NULL;
+	*fail |= s && !d;
+	return d;
+}
+
 /* The credentials for the next request; what is signed with them made
- * again when they are new. force: AWS said the ones in use expired. */
+ * again when they are new. force: AWS said the ones in use expired (unless
+ * another worker has fetched new ones since this handle took its own). */
 static int creds_for_request(struct r53 *r, int force, struct prov_error *err)
 {
 	const struct aws_creds *c;
-	int changed;
-	int rc = aws_chain_get(r->chain, force, &c, &changed, err);
-	if (rc < 0 || !changed)
+	int changed, fail = 0;
+	struct r53_chain *sc = r->chain;
+	pthread_mutex_lock(&sc->lock);
+	if (force && r->have_creds && r->gen != sc->gen)
+		force = 0;
+	int rc = aws_chain_get(sc->chain, force, &c, &changed, err);
+	if (rc == 0 && changed)
+		sc->gen++;
+	if (rc < 0 || (r->have_creds && r->gen == sc->gen)) {
+		pthread_mutex_unlock(&sc->lock);
 		return rc;
+	}
+	aws_creds_release(&r->creds);
 	aws_wipe(r->userpwd);
 	aws_wipe(r->token_hdr);
-	r->token_hdr = NULL;
-	r->creds = c;
+	r->userpwd = r->token_hdr = NULL;
+	r->creds.akid = dup_secret(c->akid, &fail);
+	r->creds.secret = dup_secret(c->secret, &fail);
+	r->creds.token = dup_secret(c->token, &fail);
+	r->creds.expires = c->expires;
+	memcpy(r->creds.source, c->source, sizeof r->creds.source);
+	r->gen = sc->gen;
+	r->have_creds = 1;
+	pthread_mutex_unlock(&sc->lock);
+	c = &r->creds;
 	struct buf b = BUF_INIT;
-	buf_printf(&b, "%s:%s", c->akid, c->secret);
+	buf_printf(&b, "%s:%s", c->akid ? c->akid : "", c->secret ? c->secret : "");
 	r->userpwd = buf_detach(&b);
 	if (c->token) {
 		buf_printf(&b, "X-Amz-Security-Token: %s", c->token);
@@ -37,18 +81,41 @@ static int creds_for_request(struct r53 *r, int force, struct prov_error *err)
 	}
 	r->redact[0] = c->secret;
 	r->redact[1] = c->token;
-	if (!r->userpwd || (c->token && !r->token_hdr))
+	if (fail || !r->userpwd || (c->token && !r->token_hdr)) {
+		r->have_creds = 0;
 		return prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
+	}
 	return 0;
 }
 
 int r53_creds_init(struct r53 *r, const struct provider_config *cfg, struct prov_error *err)
 {
-	struct buf who = BUF_INIT;
-	buf_printf(&who, "route53: provider '%s'", r->provider);
-	r->chain = aws_chain_new(buf_str(&who), r->profile, cfg, err);
-	buf_release(&who);
-	return r->chain ? 0 : PROV_ERR_RUNTIME;
+	pthread_mutex_lock(&chains_lock);
+	struct r53_chain *sc = chains;
+	while (sc && sc->cfg != cfg)
+		sc = sc->next;
+	if (!sc && (sc = calloc(1, sizeof *sc)) != NULL) {
+		struct buf who = BUF_INIT;
+		buf_printf(&who, "route53: provider '%s'", r->provider);
+		sc->chain = aws_chain_new(buf_str(&who), r->profile, cfg, err);
+		buf_release(&who);
+		if (!sc->chain) {
+			free(sc);
+			pthread_mutex_unlock(&chains_lock);
+			return PROV_ERR_RUNTIME;
+		}
+		sc->cfg = cfg;
+		pthread_mutex_init(&sc->lock, NULL);
+		sc->next = chains;
+		chains = sc;
+	}
+	if (sc)
+		sc->refs++;
+	pthread_mutex_unlock(&chains_lock);
+	r->chain = sc;
+	if (!sc)
+		return prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
+	return 0;
 }
 
 void r53_creds_release(struct r53 *r)
@@ -57,14 +124,31 @@ void r53_creds_release(struct r53 *r)
 	aws_wipe(r->token_hdr);
 	r->userpwd = r->token_hdr = NULL;
 	r->redact[0] = r->redact[1] = NULL;
-	r->creds = NULL;
-	aws_chain_free(r->chain);
+	aws_creds_release(&r->creds);
+	r->have_creds = 0;
+	struct r53_chain *sc = r->chain;
 	r->chain = NULL;
+	if (!sc)
+		return;
+	pthread_mutex_lock(&chains_lock);
+	int last = --sc->refs == 0;
+	if (last)
+		for (struct r53_chain **p = &chains; *p; p = &(*p)->next)
+			if (*p == sc) {
+				*p = sc->next;
+				break;
+			}
+	pthread_mutex_unlock(&chains_lock);
+	if (last) {
+		aws_chain_free(sc->chain);
+		pthread_mutex_destroy(&sc->lock);
+		free(sc);
+	}
 }
 
 const char *r53_cred_source(const struct r53 *r)
 {
-	return r->creds ? r->creds->source : "no credentials yet";
+	return r->have_creds ? r->creds.source : "no credentials yet";
 }
 
 void r53_sleep(double s)
@@ -98,8 +182,8 @@ void r53_answer_release(struct r53_answer *a)
  * may quote the canonical request, session token included). */
 static void clean_message(const struct r53 *r, char *s, size_t size)
 {
-	const char *secrets[] = { r->creds ? r->creds->secret : NULL,
-				  r->creds ? r->creds->token : NULL, NULL };
+	const char *secrets[] = { r->have_creds ? r->creds.secret : NULL,
+				  r->have_creds ? r->creds.token : NULL, NULL };
 	s[strcspn(s, "\r\n")] = '\0';
 	for (size_t i = 0; i < 2; i++) {
 		char *p = secrets[i] && *secrets[i] ? strstr(s, secrets[i]) : NULL;
@@ -118,9 +202,17 @@ static void error_of(const struct r53 *r, struct r53_answer *a)
 	clean_message(r, a->msg, sizeof a->msg);
 }
 
+static int r53_refreshable(struct r53 *r)
+{
+	pthread_mutex_lock(&r->chain->lock);
+	int yes = aws_chain_refreshable(r->chain->chain);
+	pthread_mutex_unlock(&r->chain->lock);
+	return yes;
+}
+
 const char *r53_hint(const struct r53 *r, const char *code)
 {
-	static char h[400];
+	static _Thread_local char h[400];
 	if (strcmp(code, "SignatureDoesNotMatch") == 0 || strcmp(code, "IncompleteSignature") == 0)
 		snprintf(h, sizeof h, " (check the secret access key: %s)", r53_cred_source(r));
 	else if (strcmp(code, "InvalidClientTokenId") == 0 ||
@@ -189,7 +281,7 @@ int r53_call(struct r53 *r, const char *method, const char *path, const char *bo
 		}
 		error_of(r, a);
 		if (strcmp(a->code, "ExpiredToken") == 0 && !renewed &&
-		    aws_chain_refreshable(r->chain)) { /* expired before they said: once more */
+		    r53_refreshable(r)) { /* expired before they said: once more */
 			renewed = force = 1;
 			if (r->verbose)
 				fprintf(stderr, "provision: route53: %s %s: ExpiredToken, fetching "
@@ -205,6 +297,8 @@ int r53_call(struct r53 *r, const char *method, const char *path, const char *bo
 			break;
 		}
 		double w = backoff(n);
+		if (strcmp(a->code, "Throttling") == 0) /* the account is busy */
+			http_client_hold(r->http, w);
 		if (r->verbose)
 			fprintf(stderr, "provision: route53: %s %s: %s, retrying in %.1f s\n",
 				method, path, a->code, w);

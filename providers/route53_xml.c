@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -15,13 +17,16 @@
 #include "provision/util.h"
 #include "route53_xml.h"
 
+static pthread_once_t parser_once = PTHREAD_ONCE_INIT;
+
+static void parser_init(void)
+{
+	xmlInitParser(); /* before threads parse (libxml2: "not reentrant") */
+}
+
 xmlDoc *r53_xml_parse(const char *data, size_t len)
 {
-	static int init;
-	if (!init) {
-		xmlInitParser();
-		init = 1;
-	}
+	pthread_once(&parser_once, parser_init);
 	if (!len || len > (size_t)0x7fffffff)
 		return NULL;
 	return xmlReadMemory(data, (int)len, "route53.xml", NULL,

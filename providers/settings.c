@@ -53,12 +53,16 @@ int provider_endpoint(const struct provider_config *cfg, const char *def,
 	return 0;
 }
 
+/* A bucket of burst b and rate r lets b + floor(r*w) requests into a
+ * window of w seconds (b at once, then one every 1/r), so r*w < n - b + 1
+ * keeps within n; 3% below that for the clocks' disagreement. The burst is
+ * small (a twentieth of n, at most 10): it only speeds up the first
+ * requests, and every token of it is taken from the rate of a long run. */
 void provider_bucket(double n, double w, double *rate, int *burst)
 {
-	*burst = (int)(n / 6) > 1 ? (int)(n / 6) : 1;
-	*rate = (n - *burst) / w * 0.97;
-	if (*rate <= 0)
-		*rate = n / w * 0.5;
+	int b = (int)(n / 20);
+	*burst = b < 1 ? 1 : b > 10 ? 10 : b;
+	*rate = (n - *burst + 1) / w * 0.97;
 }
 
 int provider_rate(const struct provider_config *cfg, double *n, double *w,
@@ -86,6 +90,23 @@ int provider_rate(const struct provider_config *cfg, double *n, double *w,
 	*n = count;
 	*w = per;
 	return 1;
+}
+
+int provider_concurrency(const struct provider_config *cfg, unsigned *n,
+			 struct prov_error *err)
+{
+	const char *v = provider_setting(cfg, "concurrency");
+	*n = PROVIDER_CONCURRENCY;
+	if (!v)
+		return 0;
+	char *end;
+	long k = strtol(v, &end, 10);
+	if (!*v || *end || k < 1 || k > PROVIDER_CONCURRENCY_MAX)
+		return provider_config_error(cfg, "concurrency", err,
+					     "concurrency must be a number of domains from 1 to %d, "
+					     "not \"%s\"", PROVIDER_CONCURRENCY_MAX, v);
+	*n = (unsigned)k;
+	return 0;
 }
 
 void provider_account(const char *secret, const char *base, char *out, size_t n)

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -313,12 +312,29 @@ static int list_entries(const struct zone_text *zt, char *const *names,
 	return 0;
 }
 
-/* Open the zone's file, read and parse it. */
 /* ---- the zone's lock: <file>.lock, flock(2) exclusive ---------------- */
 
-static void on_alarm(int sig)
+/* Wait up to timeout_s for the lock another process holds: tries spaced
+ * 10 ms, doubling to 250 ms. (Not alarm(2): worker threads of one run may
+ * wait for different zones at once.) 0, or -1 with errno. */
+static int lock_wait(int fd, long timeout_s)
 {
-	(void)sig; /* only interrupts the waiting flock() */
+	double end = monotonic_s() + (double)timeout_s, pause = 0.01;
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		double left = end - monotonic_s();
+		if (left <= 0) {
+			errno = EWOULDBLOCK;
+			return -1;
+		}
+		double w = pause < left ? pause : left;
+		struct timespec ts = { (time_t)w, (long)((w - (double)(time_t)w) * 1e9) };
+		nanosleep(&ts, NULL);
+		pause = pause * 2 < 0.25 ? pause * 2 : 0.25;
+	}
 }
 
 static void zf_unlock(struct zf_handle *h)
@@ -389,7 +405,7 @@ next:
 
 /* Hold the zone's lock from its read to the end of its write, so two runs
  * never plan on the same text: one waits up to lock_timeout_s for the
- * other (blocking flock, interrupted by SIGALRM), then fails naming the
+ * other (lock_wait), then fails naming the
  * holder's pid, which each holder writes into the lock file. One zone's
  * lock at a time: taking another releases the last. */
 static int zf_lock(struct zf_handle *h, const char *zone, const struct zf_file *f,
@@ -416,16 +432,8 @@ static int zf_lock(struct zf_handle *h, const char *zone, const struct zf_file *
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno, got = -1;
 		if (e == EWOULDBLOCK && h->lock_timeout_s > 0) {
-			struct sigaction sa, old;
-			memset(&sa, 0, sizeof sa);
-			sa.sa_handler = on_alarm; /* no SA_RESTART: flock returns EINTR */
-			sigemptyset(&sa.sa_mask);
-			sigaction(SIGALRM, &sa, &old);
-			alarm((unsigned)h->lock_timeout_s);
-			got = flock(fd, LOCK_EX);
+			got = lock_wait(fd, h->lock_timeout_s);
 			e = errno;
-			alarm(0);
-			sigaction(SIGALRM, &old, NULL);
 		}
 		if (got < 0) {
 			char pid[32] = "";
@@ -1065,7 +1073,7 @@ static int zf_open(const struct provider_config *cfg, void **handle,
 	return 0;
 }
 
-static const char *const zf_keys[] = { "directory", NULL };
+static const char *const zf_keys[] = { "directory", "concurrency", NULL };
 
 const struct provider_ops provider_zonefile = {
 	.name = "zonefile",

@@ -7,6 +7,9 @@
 
 #include "config.h"
 
+#define POOL_MAX_JOBS 256 /* -j's largest */
+#define CHECK_JOBS 32     /* check: domains (so questions) in flight */
+
 struct options {
 	const char *config;
 	int dry_run, json, detailed, verbose;
@@ -22,6 +25,7 @@ struct options {
 	const char *command; /* NULL (apply/dry run), "check", "smtp-test" */
 	char **domains;      /* NULL-terminated, or NULL for all */
 	unsigned shard_k, shard_n; /* --shard K/N (1 <= K <= N); 0/0 without */
+	unsigned jobs;       /* -j/--jobs N: domains at once; 0: the default */
 	const char *to;      /* smtp-test --to */
 	int confirm;         /* smtp-test --confirm */
 	int resolve;         /* dmarc-report --resolve */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -37,6 +38,15 @@ struct bucket {
 };
 
 static struct bucket *shared_buckets;
+/* Guards shared_buckets and every bucket's fields: clients of one account
+ * in several threads take from one bucket. */
+static pthread_mutex_t buckets_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT); /* not thread-safe: once */
+}
 
 struct http_client {
 	CURL *curl;
@@ -76,7 +86,7 @@ static double jitter(void)
 /* The bucket of a new client: the account's shared one (made on first
  * use; the lowest rate and burst of the clients sharing it win), or its
  * own. NULL on no memory. */
-static struct bucket *bucket_get(const struct http_config *cfg)
+static struct bucket *bucket_find(const struct http_config *cfg)
 {
 	int burst = cfg->burst > 0 ? cfg->burst : 1;
 	char key[128] = "";
@@ -110,26 +120,36 @@ static struct bucket *bucket_get(const struct http_config *cfg)
 	return b;
 }
 
+static struct bucket *bucket_get(const struct http_config *cfg)
+{
+	pthread_mutex_lock(&buckets_lock);
+	struct bucket *b = bucket_find(cfg);
+	pthread_mutex_unlock(&buckets_lock);
+	return b;
+}
+
 static void bucket_put(struct bucket *b)
 {
-	if (!b || --b->refs > 0)
+	if (!b)
 		return;
+	pthread_mutex_lock(&buckets_lock);
+	if (--b->refs > 0) {
+		pthread_mutex_unlock(&buckets_lock);
+		return;
+	}
 	for (struct bucket **p = &shared_buckets; *p; p = &(*p)->next)
 		if (*p == b) {
 			*p = b->next;
 			break;
 		}
+	pthread_mutex_unlock(&buckets_lock);
 	free(b);
 }
 
 struct http_client *http_client_new(const struct http_config *cfg,
 				    struct prov_error *err)
 {
-	static int global_done;
-	if (!global_done) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		global_done = 1;
-	}
+	pthread_once(&global_once, global_init);
 	struct http_client *c = calloc(1, sizeof *c);
 	if (!c || !(c->curl = curl_easy_init())) {
 		free(c);
@@ -177,29 +197,50 @@ char *http_escape(const char *s)
 }
 
 /* Token bucket: wait until a request may go (and past a hold a 429 of the
- * same account asked for). */
+ * same account asked for). The token is taken under the lock before the
+ * wait (the bucket may go below zero: the requests queued behind), so
+ * threads sharing a bucket never send more than its rate between them. */
 static void rate_wait(struct http_client *c)
 {
 	struct bucket *b = c->bucket;
-	double t = monotonic_s();
-	if (b->hold > t) {
-		sleep_s(b->hold - t);
-		t = monotonic_s();
+	for (;;) {
+		pthread_mutex_lock(&buckets_lock);
+		double t = monotonic_s(), w = 0;
+		if (b->hold > t) {
+			w = b->hold - t;
+			pthread_mutex_unlock(&buckets_lock);
+			sleep_s(w);
+			continue;
+		}
+		if (b->rate > 0) {
+			if (b->last >= 0) {
+				b->tokens += (t - b->last) * b->rate;
+				if (b->tokens > b->burst)
+					b->tokens = b->burst;
+			}
+			b->last = t;
+			b->tokens -= 1;
+			if (b->tokens < 0)
+				w = -b->tokens / b->rate;
+		}
+		pthread_mutex_unlock(&buckets_lock);
+		sleep_s(w);
+		/* a 429 to another client while this one waited holds it too */
+		pthread_mutex_lock(&buckets_lock);
+		int held = b->hold > monotonic_s();
+		pthread_mutex_unlock(&buckets_lock);
+		if (!held)
+			return;
 	}
-	if (b->rate <= 0)
-		return;
-	if (b->last >= 0) {
-		b->tokens += (t - b->last) * b->rate;
-		if (b->tokens > b->burst)
-			b->tokens = b->burst;
-	}
-	if (b->tokens < 1) {
-		sleep_s((1 - b->tokens) / b->rate);
-		b->tokens = 1;
-		t = monotonic_s();
-	}
-	b->tokens -= 1;
-	b->last = t;
+}
+
+void http_client_hold(struct http_client *c, double seconds)
+{
+	pthread_mutex_lock(&buckets_lock);
+	double until = monotonic_s() + seconds;
+	if (until > c->bucket->hold)
+		c->bucket->hold = until;
+	pthread_mutex_unlock(&buckets_lock);
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
@@ -397,8 +438,8 @@ int http_send(struct http_client *c, const struct http_request *rq,
 		double w = backoff(c, n);
 		/* a 429 slows the whole account: every client sharing the
 		 * bucket holds until then */
-		if (answered && rs->status == 429 && monotonic_s() + w > c->bucket->hold)
-			c->bucket->hold = monotonic_s() + w;
+		if (answered && rs->status == 429)
+			http_client_hold(c, w);
 		if (c->verbose)
 			fprintf(stderr, "provision: %s: %s %s: %s, retrying in %.1f s\n",
 				c->provider, rq->method, url_path(rq->url),

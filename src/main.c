@@ -39,6 +39,8 @@ static void usage(FILE *out)
 		"      --out PLAN.json        with --dry-run: save the plan for provision apply\n"
 		"      --max-age DURATION     with apply: refuse an older plan (default 24h)\n"
 		"      --shard K/N            only the domains of shard K of N (stable hash)\n"
+		"  -j, --jobs N               at most N domains at once (default: each provider\n"
+		"                             block's concurrency; check: 32)\n"
 		"      --resolve              with dmarc-report: reverse names of the sources\n"
 		"      --recommend DOMAIN     with dmarc-report: is DOMAIN ready for the next policy\n"
 		"      --imap[=DOMAIN]        with dmarc-report: read the rua mailbox (smtp.imap)\n"
@@ -69,6 +71,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "out", required_argument, NULL, 'O' },
 		{ "max-age", required_argument, NULL, 'G' },
 		{ "shard", required_argument, NULL, 'H' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "to", required_argument, NULL, 't' },
 		{ "confirm", no_argument, NULL, 'C' },
 		{ "resolve", no_argument, NULL, 'R' },
@@ -89,7 +92,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->max_age_s = 24 * 3600;
 	/* GNU getopt permutes: options may come before or after the command
 	 * word and the domains ("provision check -c x.cfg example.com"). */
-	while ((c = getopt_long(argc, argv, "c:nvqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:nj:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 'n': o->dry_run = 1; break;
@@ -127,6 +130,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return usage_error("--shard takes K/N with 1 <= K <= N (shard K of N), "
 						   "not '%s'", optarg);
 			break;
+		case 'j': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || v < 1 || v > POOL_MAX_JOBS)
+				return usage_error("--jobs takes a number of domains from 1 to %d, not '%s'",
+						   POOL_MAX_JOBS, optarg);
+			o->jobs = (unsigned)v;
+			break;
+		}
 		case 't': o->to = optarg; break;
 		case 'C': o->confirm = 1; break;
 		case 'R': o->resolve = 1; break;
@@ -168,6 +180,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		return usage_error("%s", "--out PLAN.json goes with --dry-run");
 	if (o->shard_n && o->command && strcmp(o->command, "check") != 0)
 		return usage_error("--shard goes with the main job and check, not %s", o->command);
+	if (o->jobs && o->command && strcmp(o->command, "check") != 0 &&
+	    strcmp(o->command, "apply") != 0)
+		return usage_error("--jobs goes with the main job, apply and check, not %s", o->command);
 	if (o->quiet && o->progress)
 		return usage_error("%s", "--quiet and --progress contradict each other");
 	if ((o->since || o->mark_seen) && !o->imap)

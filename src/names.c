@@ -6,6 +6,7 @@
  * domain is almost always a full name typed without its dot, which would
  * land at "email.mg3.clienttether.com.example.com."; libpsl tells us.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,14 +16,18 @@
 #include "provision/buf.h"
 #include "provision/util.h"
 
+static psl_ctx_t *latest;
+static pthread_once_t latest_once = PTHREAD_ONCE_INIT;
+
+static void latest_load(void)
+{
+	latest = psl_latest(NULL); /* the system's list, if newer */
+}
+
+/* Loaded once, whichever thread asks first. */
 const psl_ctx_t *names_psl(void)
 {
-	static psl_ctx_t *latest;
-	static int tried;
-	if (!tried) {
-		tried = 1;
-		latest = psl_latest(NULL); /* the system's list, if newer */
-	}
+	pthread_once(&latest_once, latest_load);
 	return latest ? latest : psl_builtin();
 }
 

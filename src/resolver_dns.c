@@ -8,10 +8,15 @@
  * in the answer is followed from the query name (RFC 1034 §3.6.2); when an
  * authoritative server stops at an out-of-zone target, the target is asked
  * again. A TXT record's character-strings are joined (RFC 7208 §3.3).
+ *
+ * An ldns_resolver is not for two threads at once: each question takes a
+ * copy of the configured one from a free list (made when none is free), so
+ * as many questions fly as threads ask.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +33,10 @@
 #define DNS_MAX_CHAIN 16    /* CNAME hops followed inside one reply */
 
 struct dns_ctx {
-	ldns_resolver *res;
+	ldns_resolver *res;   /* as configured; only copied once set up */
+	ldns_resolver **spare; /* copies not in use */
+	size_t nspare, cap;
+	pthread_mutex_t lock;
 	int recursion;
 	char label[200]; /* "127.0.0.1:5353" or "a, b" for several servers */
 };
@@ -339,21 +347,21 @@ static void tempfail(struct dns_answer *ans, const struct dns_ctx *c,
 }
 
 /* Send one query; NULL with ans set to TEMPFAIL when there is no reply. */
-static ldns_pkt *send_one(struct dns_ctx *c, const ldns_rdf *name,
-			  uint16_t type, struct dns_answer *ans)
+static ldns_pkt *send_one(struct dns_ctx *c, ldns_resolver *res,
+			  const ldns_rdf *name, uint16_t type,
+			  struct dns_answer *ans)
 {
 	ldns_pkt *q = NULL, *r = NULL;
 	ldns_status s;
 
 	/* A server that timed out once stays usable for the next question. */
-	for (size_t i = 0; i < ldns_resolver_nameserver_count(c->res); i++)
-		ldns_resolver_set_nameserver_rtt(c->res, i,
-						 LDNS_RESOLV_RTT_MIN);
-	s = ldns_resolver_prepare_query_pkt(&q, c->res, name, type,
+	for (size_t i = 0; i < ldns_resolver_nameserver_count(res); i++)
+		ldns_resolver_set_nameserver_rtt(res, i, LDNS_RESOLV_RTT_MIN);
+	s = ldns_resolver_prepare_query_pkt(&q, res, name, type,
 					    LDNS_RR_CLASS_IN,
 					    c->recursion ? LDNS_RD : 0);
 	if (s == LDNS_STATUS_OK)
-		s = ldns_resolver_send_pkt(&r, c->res, q);
+		s = ldns_resolver_send_pkt(&r, res, q);
 	if (s != LDNS_STATUS_OK || !r)
 		tempfail(ans, c, "no answer",
 			 s == LDNS_STATUS_NETWORK_ERR || s == LDNS_STATUS_OK ?
@@ -400,14 +408,52 @@ static int judge(struct dns_ctx *c, const ldns_pkt *pkt, ldns_rdf **name,
 	return ret;
 }
 
+/* A copy of the configured resolver for one question, or NULL. */
+static ldns_resolver *res_take(struct dns_ctx *c)
+{
+	ldns_resolver *res = NULL;
+	pthread_mutex_lock(&c->lock);
+	if (c->nspare)
+		res = c->spare[--c->nspare];
+	else
+		res = ldns_resolver_clone(c->res);
+	pthread_mutex_unlock(&c->lock);
+	return res;
+}
+
+static void res_give(struct dns_ctx *c, ldns_resolver *res)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->nspare == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 8;
+		ldns_resolver **v = realloc(c->spare, cap * sizeof *v);
+		if (v) {
+			c->spare = v;
+			c->cap = cap;
+		}
+	}
+	if (c->nspare < c->cap) {
+		c->spare[c->nspare++] = res;
+		res = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (res)
+		ldns_resolver_deep_free(res);
+}
+
 static int dns_query(void *ctx, const char *name, uint16_t type,
 		     struct dns_answer *ans)
 {
 	struct dns_ctx *c = ctx;
 	ldns_rdf *qname = ldns_dname_new_frm_str(name);
+	ldns_resolver *res = qname ? res_take(c) : NULL;
 	int rc = 0;
 
 	memset(ans, 0, sizeof *ans);
+	if (qname && !res) {
+		ldns_rdf_deep_free(qname);
+		return -1;
+	}
 	if (!qname) {
 		ans->status = DNS_TEMPFAIL;
 		snprintf(ans->why, sizeof ans->why, "invalid name '%.200s'",
@@ -415,7 +461,7 @@ static int dns_query(void *ctx, const char *name, uint16_t type,
 		return 0;
 	}
 	for (int i = 0; i < DNS_MAX_QUERIES; i++) {
-		ldns_pkt *pkt = send_one(c, qname, type, ans);
+		ldns_pkt *pkt = send_one(c, res, qname, type, ans);
 		if (!pkt)
 			break;
 		rc = judge(c, pkt, &qname, type, ans);
@@ -428,6 +474,7 @@ static int dns_query(void *ctx, const char *name, uint16_t type,
 		rc = 0;
 	}
 	ldns_rdf_deep_free(qname);
+	res_give(c, res);
 	return rc;
 }
 
@@ -437,8 +484,12 @@ static void dns_free(void *ctx)
 
 	if (!c)
 		return;
+	for (size_t i = 0; i < c->nspare; i++)
+		ldns_resolver_deep_free(c->spare[i]);
+	free(c->spare);
 	if (c->res)
 		ldns_resolver_deep_free(c->res);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
@@ -459,6 +510,7 @@ struct resolver *resolver_new_dns(const char *server, int timeout_ms,
 		prov_errorf(err, PROV_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&c->lock, NULL);
 	if (timeout_ms <= 0)
 		timeout_ms = 5000;
 	if ((server ? setup_server(c, server, err) : setup_system(c, err)))

@@ -8,6 +8,9 @@
  * are redacted. A write that may already have taken effect (a POST that
  * timed out or lost its connection) is never sent again here: the caller is
  * told the outcome is unknown and re-reads the state before deciding.
+ *
+ * A client is for one thread at a time; clients in several threads may
+ * share an account's bucket (http_config.account).
  */
 #ifndef PROVISION_HTTP_H
 #define PROVISION_HTTP_H
@@ -73,6 +76,10 @@ struct http_response {
 int http_send(struct http_client *c, const struct http_request *rq,
 	      struct http_response *rs, struct prov_error *err);
 void http_response_release(struct http_response *rs);
+
+/* No request of c's account (its bucket) before seconds from now: the API
+ * said it is busy (Route 53's Throttling, a 429's Retry-After). */
+void http_client_hold(struct http_client *c, double seconds);
 
 /* Requests sent by this client (every attempt counts). */
 unsigned long http_client_requests(const struct http_client *c);

@@ -6,9 +6,11 @@
  * provider_ops; providers/registry.c lists them. Adding a provider means one
  * file and one registry line; nothing in src/ changes.
  *
- * Calling sequence: open() once per configured provider (reads settings and
- * secrets, no I/O), list() per zone, apply() per zone with that zone's
- * changes, close().
+ * Calling sequence: open() once per configured provider and worker thread
+ * (reads settings and secrets, no I/O), list() per zone, apply() per zone
+ * with that zone's changes, close(). A handle is used by one thread at a
+ * time; what handles of one block share (a limiter, credentials) is kept
+ * thread-safe by the provider.
  */
 #ifndef PROVISION_PROVIDER_H
 #define PROVISION_PROVIDER_H
@@ -128,8 +130,18 @@ int provider_endpoint(const struct provider_config *cfg, const char *def,
 int provider_rate(const struct provider_config *cfg, double *n, double *w,
 		  struct prov_error *err);
 /* The token bucket for at most n requests in any w seconds: burst b and
- * rate r with b + r*w <= n, 3% margin (60/60: a burst of 10, 0.81/s). */
+ * rate r with b + floor(r*w) <= n, 3% margin (60/60: a burst of 3 at
+ * 0.94/s; 1200/300: 10 at 3.85/s). */
 void provider_bucket(double n, double w, double *rate, int *burst);
+/* The provider's "concurrency" setting: *n domains of the block in flight
+ * at once (default PROVIDER_CONCURRENCY), or PROV_ERR_CONFIG with err. The
+ * core reads it (every provider accepts it); each domain in flight has a
+ * handle of its own (open() once per worker thread), so a provider's
+ * handle is only ever used by one thread at a time. */
+#define PROVIDER_CONCURRENCY 8
+#define PROVIDER_CONCURRENCY_MAX 64
+int provider_concurrency(const struct provider_config *cfg, unsigned *n,
+			 struct prov_error *err);
 /* The account a credential stands for, as text that holds no secret: the
  * first 16 bytes of SHA-256(secret) in hex and the API's base URL, into
  * out (at least 96 bytes). Provider blocks with the same credential then

@@ -4,7 +4,8 @@
  * A resolver is a backend (real DNS through ldns, or in-memory data for the
  * conformance suite and unit tests) behind one cache per run: the same
  * question is sent once however many domains ask it. The planner does no
- * I/O of its own, only through this interface.
+ * I/O of its own, only through this interface. A resolver may be used by
+ * several threads at once (so a backend's query must allow that).
  */
 #ifndef PROVISION_RESOLVER_H
 #define PROVISION_RESOLVER_H
@@ -74,7 +75,10 @@ struct resolver_stats {
 	unsigned long questions; /* resolver_query() calls */
 	unsigned long sent;      /* questions that reached the backend */
 };
-void resolver_get_stats(const struct resolver *r, struct resolver_stats *st);
+void resolver_get_stats(struct resolver *r, struct resolver_stats *st);
+/* What the calling thread asked so far, over every resolver: the cost of
+ * one domain when a thread works on one domain at a time. */
+void resolver_thread_stats(struct resolver_stats *st);
 
 /* Helpers for backends and tests. */
 void dns_answer_release(struct dns_answer *ans);

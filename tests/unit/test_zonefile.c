@@ -796,7 +796,8 @@ static void test_open_settings(void **state)
 	assert_non_null(strstr(err.msg, "directory"));
 	assert_ptr_equal(provider_find("zonefile"), &provider_zonefile);
 	assert_string_equal(provider_zonefile.keys[0], "directory");
-	assert_null(provider_zonefile.keys[1]);
+	assert_string_equal(provider_zonefile.keys[1], "concurrency");
+	assert_null(provider_zonefile.keys[2]);
 	provider_zonefile.close(NULL);
 }
 
