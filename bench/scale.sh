@@ -14,6 +14,9 @@
 # domains, dry run and apply, CPU per domain; and check of SCALE_CHECK
 # (10000) domains on two Knot servers: DNS queries and wall time.
 # SCALE_PROVIDERS (cloudflare godaddy route53 zonefile check) picks parts.
+# Each is measured twice in the same run: sequential (-j 1, one domain
+# after another) and concurrent (the default: each block's concurrency, 8;
+# check 32 domains at once); the fakes' state is seeded again in between.
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 export TOP
 . "$TOP/tests/lib/common.sh"
@@ -29,14 +32,16 @@ PROVISION=$TOP/build/provision
 [ -x /usr/bin/time ] || die "needs /usr/bin/time (Debian package time)"
 cp -r "$TOP/tests/data/e2e/dns" "$T/dns"
 knot_start "$T/dns" >"$T/knot.start" 2>&1 || { cat "$T/knot.start" >&2; die "knot does not start"; }
-echo "# provision scale benchmark: $(uname -m), $(nproc) cores, $(date +%Y-%m-%d), sequential"
+echo "# provision scale benchmark: $(uname -m), $(nproc) cores, $(date +%Y-%m-%d)"
 echo "# latency ${SCALE_LATENCY}s per request, $SCALE_DOMAINS domains per provider"
 
-# run LABEL CFG: one timed run; sets WALL, RSS_MB, RC
+# run LABEL CFG [OPTION...]: one timed run; sets WALL, RSS_MB, RC
 run() {
+	_l=$1 _c=$2
+	shift 2
 	t0=$(date +%s.%N)
-	/usr/bin/time -f '%M %U %S' -o "$T/time" "$PROVISION" -c "$2" --resolver "$KNOT_ADDR" \
-		--format json >"$T/out.$1" 2>"$T/err.$1"
+	/usr/bin/time -f '%M %U %S' -o "$T/time" "$PROVISION" -c "$_c" --resolver "$KNOT_ADDR" \
+		--format json "$@" >"$T/out.$_l" 2>"$T/err.$_l"
 	RC=$?
 	WALL=$(echo "$t0 $(date +%s.%N)" | awk '{ printf "%.2f", $2 - $1 }')
 	set -- $(tail -1 "$T/time")
@@ -54,24 +59,28 @@ print(len(r), sum(1 for x in r if x["status"] == 429),
 }
 
 row() { # provider run rate port
-	[ -n "${ROW_HEAD:-}" ] || printf '\n%-10s %-7s %6s %8s %8s %8s %6s %5s %6s %6s\n' provider run \
+	[ -n "${ROW_HEAD:-}" ] || printf '\n%-10s %-12s %6s %8s %8s %8s %6s %5s %6s %6s\n' provider run \
 		calls calls/dom "wall s" "floor s" ratio 429s writes "RSS MB"
 	ROW_HEAD=1
 	set -- "$1" "$2" "$3" "$4" $(requests "$4")
 	awk -v p="$1" -v r="$2" -v rate="$3" -v n="$SCALE_DOMAINS" -v c="$5" -v q="$6" -v wr="$7" \
 	    -v w="$WALL" -v m="$RSS_MB" 'BEGIN {
 		f = c / rate
-		printf "%-10s %-7s %6d %8.2f %8.2f %8.2f %6.2f %5d %6d %6d\n",
+		printf "%-10s %-12s %6d %8.2f %8.2f %8.2f %6.2f %5d %6d %6d\n",
 		       p, r, c, c / n, w, f, (f > 0 ? w / f : 0), q, wr, m }'
 }
 
-# two_runs PROVIDER RATE PORT CFG: apply fresh, then again in sync; a row each
+# two_runs PROVIDER RATE PORT CFG SEED: apply fresh, then again in sync,
+# sequential (-j 1) and then concurrent (the fake seeded again); a row each
 two_runs() {
-	fake_ctl "$3" POST /__fake/reset-calls >/dev/null
-	for r in fresh in-sync; do
-		run "$1-$r" "$4"
-		[ "$RC" -eq 0 ] || { tail -3 "$T/err.$1-$r" >&2; die "$1 $r: exit $RC"; }
-		row "$1" "$r" "$2" "$3"
+	for mode in seq conc; do
+		fake_ctl "$3" POST /__fake/state "@$5" >/dev/null || die "$1: cannot seed the fake"
+		fake_ctl "$3" POST /__fake/reset-calls >/dev/null
+		for r in fresh in-sync; do
+			if [ "$mode" = seq ]; then run "$1-$r-$mode" "$4" -j 1; else run "$1-$r-$mode" "$4"; fi
+			[ "$RC" -eq 0 ] || { tail -3 "$T/err.$1-$r-$mode" >&2; die "$1 $r $mode: exit $RC"; }
+			row "$1" "$r $mode" "$2" "$3"
+		done
 	done
 }
 
@@ -100,7 +109,7 @@ PY
 	cf_fake_start "$T/cf.json" --token "$CF_TEST_TOKEN" --latency "$SCALE_LATENCY" \
 		--rate-limit 40/1 >"$T/fake.start" 2>&1 || { cat "$T/fake.start" >&2; die "cloudflare fake"; }
 	domains_cfg "type = \"cloudflare\"; token_env = \"CF_TEST_TOKEN\"; endpoint = \"$CF_URL\"; ca_file = \"$CF_CA\"; rate = \"40/s\";" >"$T/cf.cfg"
-	two_runs cloudflare 40 "$CF_PORT" "$T/cf.cfg"
+	two_runs cloudflare 40 "$CF_PORT" "$T/cf.cfg" "$T/cf.json"
 	;;
 godaddy)
 	python3 - "$SCALE_DOMAINS" >"$T/gd.json" <<'PY'
@@ -116,7 +125,7 @@ PY
 		{ cat "$T/fake.start" >&2; die "godaddy fake"; }
 	GP=$FAKE_PORT
 	domains_cfg "type = \"godaddy\"; key_env = \"GD_TEST_KEY\"; secret_env = \"GD_TEST_SECRET\"; endpoint = \"https://127.0.0.1:$GP\"; ca_file = \"$T/ca/ca.pem\"; rate = \"10/s\";" >"$T/gd.cfg"
-	two_runs godaddy 10 "$GP" "$T/gd.cfg"
+	two_runs godaddy 10 "$GP" "$T/gd.cfg" "$T/gd.json"
 	;;
 route53)
 	python3 - "$SCALE_DOMAINS" >"$T/r53.json" <<'PY'
@@ -135,7 +144,7 @@ PY
 	export AWS_SHARED_CREDENTIALS_FILE="$T/none" AWS_CONFIG_FILE="$T/none" AWS_EC2_METADATA_DISABLED=true
 	unset AWS_SESSION_TOKEN AWS_PROFILE
 	domains_cfg "type = \"route53\"; endpoint = \"https://127.0.0.1:$RP\"; ca_file = \"$T/ca/ca.pem\"; rate = \"20/s\";" >"$T/r53.cfg"
-	two_runs route53 20 "$RP" "$T/r53.cfg"
+	two_runs route53 20 "$RP" "$T/r53.cfg" "$T/r53.json"
 	;;
 zonefile)
 	mkdir -p "$T/zf/zones"
@@ -158,9 +167,14 @@ for i in range(int(sys.argv[2])):
                 "  IN NS ns1\nns1 IN A 192.0.2.53\n@ IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n" % i)
 PY
 	printf '\n%-22s %7s %8s %8s %12s %6s\n' "zone files" domains "wall s" "CPU s" "CPU ms/dom" "RSS MB"
-	for mode in dry-run apply; do
+	cp -r "$T/zf/zones" "$T/zf/zones.orig"
+	for mode in "dry-run seq" "dry-run conc" "apply seq" "apply conc"; do
+		rm -rf "$T/zf/zones" "$T/zf/provision-backups"
+		cp -r "$T/zf/zones.orig" "$T/zf/zones"
+		set --
+		case $mode in dry-run*) set -- --dry-run ;; esac
+		case $mode in *seq) set -- "$@" -j 1 ;; esac
 		t0=$(date +%s.%N)
-		if [ "$mode" = dry-run ]; then set -- --dry-run; else set --; fi
 		/usr/bin/time -f '%M %U %S' -o "$T/time" "$PROVISION" -c "$T/zf/zf.cfg" --resolver "$KNOT_ADDR" \
 			"$@" >/dev/null 2>"$T/err.zf" || { tail -3 "$T/err.zf" >&2; die "zonefile $mode failed"; }
 		w=$(echo "$t0 $(date +%s.%N)" | awk '{ printf "%.2f", $2 - $1 }')
@@ -196,16 +210,19 @@ PY
 		eval "K_$s=\$KNOT_ADDR"
 	done
 	T=$TT A1=$K_a A2=$K_b
-	t0=$(date +%s.%N)
-	/usr/bin/time -f '%M' -o "$T/time" "$PROVISION" check -v -c "$T/ck/check.cfg" --resolver "$A1" \
-		--nameserver "$A1" --nameserver "$A2" --format json >"$T/out.ck" 2>"$T/err.ck"
-	w=$(echo "$t0 $(date +%s.%N)" | awk '{ printf "%.2f", $2 - $1 }')
-	# the run's own line (recursive resolver) plus every domain's line
-	# (its authoritative servers)
-	q=$(awk '/^provision: dns: [0-9]+ questions/ { s += $5 }
-		/^provision: dns: [^ ]+ [0-9]+ questions/ { s += $6 } END { print s + 0 }' "$T/err.ck")
-	awk -v n="$SCALE_CHECK" -v q="$q" -v w="$w" -v r="$(tail -1 "$T/time")" 'BEGIN {
-		printf "%-22s %7d %9d %8.2f %6d\n", "sequential", n, q, w, r / 1024 }'
+	for mode in seq conc; do
+		if [ "$mode" = seq ]; then set -- -j 1; else set --; fi
+		t0=$(date +%s.%N)
+		/usr/bin/time -f '%M' -o "$T/time" "$PROVISION" check -v -c "$T/ck/check.cfg" --resolver "$A1" \
+			--nameserver "$A1" --nameserver "$A2" --format json "$@" >"$T/out.ck" 2>"$T/err.ck"
+		w=$(echo "$t0 $(date +%s.%N)" | awk '{ printf "%.2f", $2 - $1 }')
+		# the run's own line (recursive resolver) plus every domain's line
+		# (its authoritative servers)
+		q=$(awk '/^provision: dns: [0-9]+ questions/ { s += $5 }
+			/^provision: dns: [^ ]+ [0-9]+ questions/ { s += $6 } END { print s + 0 }' "$T/err.ck")
+		awk -v n="$SCALE_CHECK" -v q="$q" -v w="$w" -v r="$(tail -1 "$T/time")" -v m="$mode" 'BEGIN {
+			printf "%-22s %7d %9d %8.2f %6d\n", m, n, q, w, r / 1024 }'
+	done
 	;;
 *) die "unknown part $part" ;;
 esac

@@ -27,6 +27,8 @@
 #include <openssl/evp.h>
 
 #include "apply.h"
+#include "commands.h"
+#include "pool.h"
 #include "render.h"
 #include "saved_plan.h"
 #include "stop.h"
@@ -214,13 +216,8 @@ static void apply_domain(const struct options *o, struct config *cfg, void **han
 		goto out;
 	}
 	size_t i = (size_t)(d->prov - cfg->providers);
-	if (!handles[i]) {
-		d->prov->verbose = o->verbose;
-		d->prov->wait_s = o->wait_s;
-		d->prov->lock_timeout_s = o->lock_timeout_s;
-		if (d->prov->ops->open(d->prov, &handles[i], &err) < 0)
-			handles[i] = NULL;
-	}
+	if (!handles[i] && d->prov->ops->open(d->prov, &handles[i], &err) < 0)
+		handles[i] = NULL;
 	if (!handles[i] || domain_list(d, handles[i], NULL, &now, &err) < 0) {
 		plan_diag(p, DIAG_ERROR, 1, "provider-error", "%s", err.msg);
 		goto out;
@@ -261,6 +258,129 @@ out:
 	rrset_list_release(&after);
 }
 
+/* The plan file's domains, worked on at once as the main job's are
+ * (pool.h): each provider block's concurrency, at most -j. */
+struct applying {
+	const struct options *o;
+	struct config *cfg;
+	const cJSON **entries;
+	struct plan *plans;
+	size_t *class_of;   /* entry -> provider block; nproviders: none */
+	unsigned *limits;
+	void **handles;     /* [worker * nproviders + block] */
+	cJSON *env;
+	unsigned workers;
+	int rc;
+};
+
+static void apply_work(void *ctx, unsigned w, size_t i)
+{
+	struct applying *a = ctx;
+	apply_domain(a->o, a->cfg, a->handles + (size_t)w * a->cfg->nproviders, a->entries[i],
+		     &a->plans[i]);
+}
+
+static void apply_emit(void *ctx, size_t i)
+{
+	struct applying *a = ctx;
+	struct plan *p = &a->plans[i];
+	if (a->env)
+		render_json_plan(a->env, p);
+	else
+		render_text_plan(stdout, p, a->o->color);
+	render_failure_line(stderr, p);
+	int code = plan_exit_code(p, 0);
+	if (code == 1 || (code == 3 && a->rc != 1))
+		a->rc = code;
+	plan_release(p);
+}
+
+static int stop_asked(void)
+{
+	return stop_requested() != 0;
+}
+
+static int apply_all(const struct options *o, struct config *cfg, const cJSON *domains)
+{
+	size_t n = (size_t)cJSON_GetArraySize(domains), np = cfg->nproviders, k = 0, sum = 0;
+	struct applying a = { .o = o, .cfg = cfg };
+	struct prov_error err = PROV_ERROR_INIT;
+	const cJSON *dj;
+	a.entries = calloc(n + 1, sizeof *a.entries);
+	a.plans = calloc(n + 1, sizeof *a.plans);
+	a.class_of = calloc(n + 1, sizeof *a.class_of);
+	a.limits = calloc(np + 1, sizeof *a.limits);
+	if (!a.entries || !a.plans || !a.class_of || !a.limits)
+		goto nomem;
+	a.limits[np] = POOL_MAX_JOBS; /* entries of no configured domain */
+	for (size_t i = 0; i < np; i++) {
+		struct provider_config *pc = &cfg->providers[i];
+		pc->verbose = o->verbose;
+		pc->wait_s = o->wait_s;
+		pc->lock_timeout_s = o->lock_timeout_s;
+		if (provider_concurrency(pc, &a.limits[i], &err) < 0) {
+			fprintf(stderr, "provision: %s\n", err.msg);
+			a.rc = 78;
+			goto out;
+		}
+	}
+	cJSON_ArrayForEach(dj, domains) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(dj, "domain");
+		struct domain_config *d = cJSON_IsString(name) ?
+					  config_find_domain(cfg, name->valuestring) : NULL;
+		a.entries[k] = dj;
+		a.class_of[k++] = d ? (size_t)(d->prov - cfg->providers) : np;
+	}
+	for (size_t i = 0; i < np; i++)
+		sum += a.limits[i];
+	a.workers = o->jobs ? o->jobs : sum > POOL_MAX_JOBS ? POOL_MAX_JOBS :
+		    sum ? (unsigned)sum : 1;
+	if (a.workers > n)
+		a.workers = n ? (unsigned)n : 1;
+	a.handles = calloc((size_t)a.workers * np + 1, sizeof *a.handles);
+	if (!a.handles || (o->json && !(a.env = render_json_envelope(0))))
+		goto nomem;
+	struct stop_tally tally = { .total = n };
+	stop_install();
+	struct pool pool = { .n = n, .class_of = a.class_of, .limit = a.limits,
+			     .nclasses = np + 1, .workers = a.workers, .work = apply_work,
+			     .emit = apply_emit, .stop = stop_asked, .ctx = &a };
+	if (pool_run(&pool) < 0) {
+		free(pool.started);
+		goto nomem;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const cJSON *dn = cJSON_GetObjectItemCaseSensitive(a.entries[i], "domain");
+		if (!pool.started[i])
+			stop_tally_skip(&tally, cJSON_IsString(dn) ? dn->valuestring : "?");
+		else
+			tally.done++;
+	}
+	free(pool.started);
+	if (stop_tally_report(&tally)) {
+		if (a.env)
+			cJSON_AddStringToObject(a.env, "stopped", stop_signal_name(stop_requested()));
+		a.rc = 1;
+	}
+	if (a.env)
+		render_json_print(stdout, a.env);
+	goto out;
+nomem:
+	fprintf(stderr, "provision: out of memory\n");
+	a.rc = 1;
+out:
+	for (size_t i = 0; a.handles && i < (size_t)a.workers * np; i++)
+		if (a.handles[i])
+			cfg->providers[i % np].ops->close(a.handles[i]);
+	cJSON_Delete(a.env);
+	free(a.handles);
+	free(a.entries);
+	free(a.plans);
+	free(a.class_of);
+	free(a.limits);
+	return a.rc;
+}
+
 int cmd_apply_plan(const struct options *o, struct config *cfg)
 {
 	struct prov_error err = PROV_ERROR_INIT;
@@ -276,7 +396,7 @@ int cmd_apply_plan(const struct options *o, struct config *cfg)
 	const cJSON *saved = cJSON_GetObjectItemCaseSensitive(doc, "saved_plan");
 	const cJSON *created = cJSON_GetObjectItemCaseSensitive(doc, "created");
 	const cJSON *digest = cJSON_GetObjectItemCaseSensitive(doc, "config_digest");
-	const cJSON *domains = cJSON_GetObjectItemCaseSensitive(doc, "domains"), *dj;
+	const cJSON *domains = cJSON_GetObjectItemCaseSensitive(doc, "domains");
 	int rc = 0;
 	if (!cJSON_IsNumber(saved) || !cJSON_IsNumber(created) || !cJSON_IsString(digest) ||
 	    !cJSON_IsArray(domains)) {
@@ -304,41 +424,7 @@ int cmd_apply_plan(const struct options *o, struct config *cfg)
 		rc = 1;
 		goto out;
 	}
-	void **handles = calloc(cfg->nproviders + 1, sizeof *handles);
-	cJSON *env = o->json ? render_json_envelope(0) : NULL;
-	struct stop_tally tally = { .total = (size_t)cJSON_GetArraySize(domains) };
-	stop_install();
-	cJSON_ArrayForEach(dj, domains) {
-		struct plan p = { 0 };
-		if (stop_requested()) {
-			const cJSON *dn = cJSON_GetObjectItemCaseSensitive(dj, "domain");
-			stop_tally_skip(&tally, cJSON_IsString(dn) ? dn->valuestring : "?");
-			continue;
-		}
-		tally.done++;
-		apply_domain(o, cfg, handles, dj, &p);
-		if (env)
-			render_json_plan(env, &p);
-		else
-			render_text_plan(stdout, &p, o->color);
-		render_failure_line(stderr, &p);
-		int code = plan_exit_code(&p, 0);
-		if (code == 1 || (code == 3 && rc != 1))
-			rc = code;
-		plan_release(&p);
-	}
-	if (stop_tally_report(&tally)) {
-		if (env)
-			cJSON_AddStringToObject(env, "stopped", stop_signal_name(stop_requested()));
-		rc = 1;
-	}
-	if (env)
-		render_json_print(stdout, env);
-	cJSON_Delete(env);
-	for (size_t i = 0; handles && i < cfg->nproviders; i++)
-		if (handles[i])
-			cfg->providers[i].ops->close(handles[i]);
-	free(handles);
+	rc = apply_all(o, cfg, domains);
 out:
 	cJSON_Delete(doc);
 	return rc;

@@ -5,7 +5,13 @@
  * else the domain's `nameservers`, else the zone's NS and their A/AAAA
  * through the --resolver. --wait repeats the check with back-off, each round
  * with fresh (empty) caches. Prints, like run.c: exit 0, 3 fail, 1 DNS.
+ *
+ * Domains are checked at once by pool.c's threads (-j, default 32), each
+ * domain's questions one after another on its thread, so at most that
+ * many questions are in flight; each distinct question is asked once per
+ * server and round (resolver.c), whichever domain asks it first.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +20,7 @@
 
 #include "check.h"
 #include "commands.h"
+#include "pool.h"
 #include "render.h"
 #include "provision/buf.h"
 #include "provision/record.h"
@@ -31,8 +38,11 @@ struct run {
 	const struct options *o;
 	struct config *cfg;
 	struct resolver *rec;  /* the --resolver, recursive */
-	struct auth *auths;    /* authoritative servers met this round */
+	struct auth **auths;   /* authoritative servers met this round */
 	size_t nauths;
+	pthread_mutex_t lock;  /* auths, between the workers */
+	struct check_domain *res; /* this round's results, by slot */
+	const struct domain_config **sel; /* the selected domains */
 	unsigned long questions, sent; /* over every round */
 };
 
@@ -110,20 +120,31 @@ static int domain_servers(struct run *run, const struct domain_config *d,
 }
 
 /* The resolver of one authoritative server, set up once per round. */
-static struct auth *auth_get(struct run *run, const char *label)
+static struct auth *auth_find(struct run *run, const char *label)
 {
 	for (size_t i = 0; i < run->nauths; i++)
-		if (strcmp(run->auths[i].label, label) == 0)
-			return &run->auths[i];
-	struct auth *v = realloc(run->auths, (run->nauths + 1) * sizeof *v);
+		if (strcmp(run->auths[i]->label, label) == 0)
+			return run->auths[i];
+	struct auth **v = realloc(run->auths, (run->nauths + 1) * sizeof *v);
 	if (!v)
 		return NULL;
 	run->auths = v;
-	struct auth *a = &v[run->nauths++];
+	struct auth *a = calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	v[run->nauths++] = a;
 	struct prov_error err = PROV_ERROR_INIT;
 	a->label = strdup(label);
 	a->r = resolver_new_dns(label, CHECK_TIMEOUT_MS, 0, &err);
 	a->error = a->r ? NULL : strdup(err.msg);
+	return a;
+}
+
+static struct auth *auth_get(struct run *run, const char *label)
+{
+	pthread_mutex_lock(&run->lock);
+	struct auth *a = auth_find(run, label);
+	pthread_mutex_unlock(&run->lock);
 	return a;
 }
 
@@ -132,8 +153,8 @@ static void run_stats(const struct run *run, unsigned long *q, unsigned long *s)
 	struct resolver_stats st;
 	*q = *s = 0;
 	for (size_t i = 0; i < run->nauths; i++)
-		if (run->auths[i].r) {
-			resolver_get_stats(run->auths[i].r, &st);
+		if (run->auths[i]->r) {
+			resolver_get_stats(run->auths[i]->r, &st);
 			*q += st.questions;
 			*s += st.sent;
 		}
@@ -209,10 +230,10 @@ static void check_domain(struct run *run, const struct domain_config *d,
 {
 	struct prov_error err = PROV_ERROR_INIT;
 	char **labels = NULL;
-	unsigned long q0, s0, q1, s1;
+	struct resolver_stats st0, st1; /* this thread's: this domain's */
 	int rc = 0;
 	memset(cd, 0, sizeof *cd);
-	run_stats(run, &q0, &s0);
+	resolver_thread_stats(&st0);
 	cd->domain = dname_fqdn(d->name);
 	cd->provider = d->provider;
 	if (!cd->domain || domain_servers(run, d, cd->domain, &labels, &err) < 0)
@@ -224,9 +245,9 @@ static void check_domain(struct run *run, const struct domain_config *d,
 	if (rc < 0 && !cd->error)
 		cd->error = strdup("out of memory");
 	check_domain_finish(cd);
-	run_stats(run, &q1, &s1);
-	cd->questions = q1 - q0;
-	cd->sent = s1 - s0;
+	resolver_thread_stats(&st1);
+	cd->questions = st1.questions - st0.questions;
+	cd->sent = st1.sent - st0.sent;
 	strv_free(labels);
 }
 
@@ -237,9 +258,10 @@ static void round_release(struct run *run)
 	run->questions += q;
 	run->sent += s;
 	for (size_t i = 0; i < run->nauths; i++) {
-		free(run->auths[i].label);
-		free(run->auths[i].error);
-		resolver_free(run->auths[i].r);
+		free(run->auths[i]->label);
+		free(run->auths[i]->error);
+		resolver_free(run->auths[i]->r);
+		free(run->auths[i]);
 	}
 	free(run->auths);
 	run->auths = NULL;
@@ -248,8 +270,16 @@ static void round_release(struct run *run)
 	run->rec = NULL;
 }
 
-/* One round over every selected domain, with fresh resolvers. Returns the
- * worst exit status, or -1 when the resolver cannot be set up. */
+static void check_work(void *ctx, unsigned w, size_t i)
+{
+	struct run *run = ctx;
+	(void)w;
+	check_domain(run, run->sel[i], &run->res[i]);
+}
+
+/* One round over every selected domain, with fresh resolvers, -j (32)
+ * domains at once. Returns the worst exit status, or -1 when the resolver
+ * cannot be set up. */
 static int check_round(struct run *run, struct check_domain *res, size_t *nres)
 {
 	struct prov_error err = PROV_ERROR_INIT;
@@ -260,12 +290,21 @@ static int check_round(struct run *run, struct check_domain *res, size_t *nres)
 		fprintf(stderr, "provision: %s\n", err.msg);
 		return -1;
 	}
-	for (size_t i = 0; i < run->cfg->ndomains; i++) {
-		if (!domain_selected(run->o, &run->cfg->domains[i]))
-			continue;
-		struct check_domain *cd = &res[(*nres)++];
-		check_domain(run, &run->cfg->domains[i], cd);
-		int code = check_domain_exit(cd);
+	for (size_t i = 0; i < run->cfg->ndomains; i++)
+		if (domain_selected(run->o, &run->cfg->domains[i]))
+			run->sel[(*nres)++] = &run->cfg->domains[i];
+	run->res = res;
+	struct pool pool = { .n = *nres, .workers = run->o->jobs ? run->o->jobs : CHECK_JOBS,
+			     .limit = (const unsigned[]){ POOL_MAX_JOBS }, .nclasses = 1,
+			     .work = check_work, .ctx = run };
+	if (pool_run(&pool) < 0) {
+		fprintf(stderr, "provision: out of memory\n");
+		free(pool.started);
+		return -1;
+	}
+	free(pool.started);
+	for (size_t i = 0; i < *nres; i++) {
+		int code = check_domain_exit(&res[i]);
 		if (code == 1 || (code == 3 && worst == 0))
 			worst = code;
 	}
@@ -327,12 +366,17 @@ int cmd_check(const struct options *o, struct config *cfg)
 {
 	struct run run = { .o = o, .cfg = cfg };
 	struct check_domain *res = calloc(cfg->ndomains + 1, sizeof *res);
+	run.sel = calloc(cfg->ndomains + 1, sizeof *run.sel);
+	pthread_mutex_init(&run.lock, NULL);
 	long wait = o->wait ? o->wait_s : 0;
 	double deadline = monotonic_s() + (double)wait;
 	int tty = isatty(STDERR_FILENO), code = 1;
 	size_t nres = 0;
-	if (!res)
+	if (!res || !run.sel) {
+		free(res);
+		free(run.sel);
 		return 1;
+	}
 	shard_note(o, cfg);
 	for (int round = 0;; round++) {
 		code = check_round(&run, res, &nres);
@@ -364,5 +408,7 @@ int cmd_check(const struct options *o, struct config *cfg)
 	for (size_t i = 0; i < nres; i++)
 		check_domain_release(&res[i]);
 	free(res);
+	free(run.sel);
+	pthread_mutex_destroy(&run.lock);
 	return code < 0 ? 1 : code;
 }
