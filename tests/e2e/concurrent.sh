@@ -89,7 +89,7 @@ SPEC = {
     14: ("merge", [("list", {"malformed": {"count": 1}})], "error"),
     15: ("fresh", [("list", {"rate_limit": {"count": 9, "retry_after": 0}})], "error"),
     16: ("fresh", [("list", {"drop": {"count": 2, "when": "before"}})], "applied"),
-    17: ("fresh", [("lookup", {"rate_limit": {"count": 2, "retry_after": 1}})], "applied"),
+    17: ("fresh", [("lookup", {"rate_limit": {"count": 3, "retry_after": 0}})], "applied"),
     18: ("merge", [("write", {"status_500": {"count": 9, "status": 502}})], "error"),
     19: ("partial", [("write", {"drop": {"count": 1, "when": "after"}})], "applied"),
     20: ("fresh", [("lookup", {"status_500": {"count": 1}})], "applied"),
