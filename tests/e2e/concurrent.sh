@@ -14,7 +14,10 @@
 # at once per block and in total) and concurrency = 1 / -j 1 stay strictly
 # sequential; zone files (missing, unreadable, malformed ones among them)
 # and RFC 2136 against Knot compared the same way; SIGINT with 4 in
-# flight.
+# flight. Without concurrency in the binary the comparisons still run (one
+# after another) and the checks that need real concurrency fail.
+# Debugging: CONC_PROVIDERS="cloudflare" limits part 1 to those providers
+# ("" skips it); CONC_KEEP=DIR keeps a copy of the test directory.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/knot.sh"
 . "$TOP/tests/lib/fakes.sh"
