@@ -32,7 +32,10 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit, parse_qsl
+from urllib.parse import urlsplit, parse_qsl, unquote_plus
+
+# the request the current handler thread is serving (query_contains)
+_current = threading.local()
 
 
 class Reply:
@@ -72,8 +75,11 @@ class FaultInjector:
             make that request too, as another client (a person in the web
             page) would, with the same credentials: a concurrent edit
             between a client's read and its write; not counted
-    Every object form also takes "method" and "path_contains" to restrict
-    which requests consume the fault.  A number N is short for {"count": N}.
+    A JSON array of such objects queues each of them, in order.
+    Every object form also takes "method", "path_contains" and
+    "query_contains" (a substring of the query string, percent-decoded:
+    "name=a.example" picks one zone's look-up) to restrict which requests
+    consume the fault.  A number N is short for {"count": N}.
     Faults of different kinds are independent: one request can consume a
     "slow" and a "status_500" at once.  Order per request: slow, drop
     before, rate_limit, status_500, malformed, --rate-limit, the API,
@@ -109,6 +115,12 @@ class FaultInjector:
             return self.holding
 
     def add(self, spec):
+        if isinstance(spec, list):   # several objects at once, in order
+            for x in spec:
+                if not isinstance(x, dict):
+                    raise ValueError("fault spec must be a JSON object")
+                FaultInjector().add(x)          # all valid, or none queued
+            return [f for x in spec for f in self.add(x)]
         if not isinstance(spec, dict):
             raise ValueError("fault spec must be a JSON object")
         new = []
@@ -140,8 +152,10 @@ class FaultInjector:
         with self.lock:
             return [dict(f) for f in self.faults]
 
-    def take(self, kind, method, path):
-        """Consume one matching fault of this kind; return it or None."""
+    def take(self, kind, method, path, query=None):
+        """Consume one matching fault of this kind; return it or None.
+        query: the request's query string, percent-decoded (default: that
+        of the request this thread is handling)."""
         with self.lock:
             for f in self.faults:
                 if f["kind"] != kind:
@@ -149,6 +163,10 @@ class FaultInjector:
                 if f.get("method") and f["method"].upper() != method:
                     continue
                 if f.get("path_contains") and f["path_contains"] not in path:
+                    continue
+                if f.get("query_contains") and f["query_contains"] not in (
+                        query if query is not None
+                        else getattr(_current, "query", "")):
                     continue
                 f["count"] -= 1
                 if f["count"] <= 0:
@@ -242,6 +260,13 @@ class FakeHandler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        # headers and body go out in two writes: without this, Nagle's
+        # algorithm and the client's delayed ACK hold every answer on a
+        # kept-alive connection ~40 ms
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         if isinstance(self.connection, ssl.SSLSocket):
             try:
                 self.connection.do_handshake()
@@ -307,6 +332,7 @@ class FakeHandler(BaseHTTPRequestHandler):
         path = parts.path
         query = parse_qsl(parts.query, keep_blank_values=True)
         logpath = self.path
+        _current.query = unquote_plus(parts.query)
         try:
             raw = self._read_body()
         except (ValueError, OSError):

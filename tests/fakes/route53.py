@@ -1192,16 +1192,23 @@ class R53Handler(FakeHandler):
         if method == "POST":
             try:
                 obj = json.loads(raw) if raw else None
-                if not isinstance(obj, dict):
-                    raise ValueError("fault spec must be a JSON object")
-                mine = {k: v for k, v in obj.items() if k in R53Faults.KINDS}
-                rest = {k: v for k, v in obj.items() if k not in mine}
-                if "throttling" in rest:
-                    rest["rate_limit"] = rest.pop("throttling")
-                # validate both before queueing either
-                FaultInjector().add(rest)
-                R53Faults().add(mine)
-                added = srv.faults.add(rest) + extra.add(mine)
+                objs = obj if isinstance(obj, list) else [obj]
+                split = []
+                for obj in objs:
+                    if not isinstance(obj, dict):
+                        raise ValueError("fault spec must be a JSON object")
+                    mine = {k: v for k, v in obj.items()
+                            if k in R53Faults.KINDS}
+                    rest = {k: v for k, v in obj.items() if k not in mine}
+                    if "throttling" in rest:
+                        rest["rate_limit"] = rest.pop("throttling")
+                    # validate both before queueing either
+                    FaultInjector().add(rest)
+                    R53Faults().add(mine)
+                    split.append((rest, mine))
+                added = []
+                for rest, mine in split:
+                    added += srv.faults.add(rest) + extra.add(mine)
             except ValueError as e:
                 return self._send(Reply(400, {"error": str(e)}), logpath)
             return self._send(Reply(200, {
