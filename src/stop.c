@@ -5,22 +5,29 @@
  * and writes in flight going; a second signal gets the default action
  * back, so an impatient Ctrl-C still ends the process at once.
  */
+#include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "stop.h"
 
-static volatile sig_atomic_t stop_sig;
+/* Read by every worker thread: an atomic (lock-free, so the handler may
+ * store it), not a volatile sig_atomic_t, which only one thread may share
+ * with its handler. */
+static atomic_int stop_sig;
 
 static void on_signal(int sig)
 {
-	if (stop_sig) {
+	int saved = errno;
+	if (atomic_load(&stop_sig)) {
 		signal(sig, SIG_DFL);
 		raise(sig);
-		return;
+	} else {
+		atomic_store(&stop_sig, sig);
 	}
-	stop_sig = sig;
+	errno = saved;
 }
 
 void stop_install(void)
@@ -36,7 +43,7 @@ void stop_install(void)
 
 int stop_requested(void)
 {
-	return stop_sig;
+	return atomic_load(&stop_sig);
 }
 
 const char *stop_signal_name(int sig)
