@@ -250,8 +250,8 @@ static void session_release(struct session *s)
 	backup_index_free(s->backups);
 }
 
-/* The selected domains as slots, and how many workers: -j, else the sum
- * of each block's concurrency (at most its domains). */
+/* The selected domains as slots, and how many workers: the sum of each
+ * block's concurrency (at most its domains), at most -j. */
 static int make_slots(struct session *s)
 {
 	size_t np = s->cfg->nproviders;
@@ -274,10 +274,10 @@ static int make_slots(struct session *s)
 	for (size_t i = 0; i < np; i++)
 		sum += per[i] < s->limits[i] ? per[i] : s->limits[i];
 	free(per);
-	s->workers = s->o->jobs ? s->o->jobs : sum > POOL_MAX_JOBS ? POOL_MAX_JOBS :
-		     sum ? (unsigned)sum : 1;
-	if (s->workers > s->nslots)
-		s->workers = s->nslots ? (unsigned)s->nslots : 1;
+	/* more workers than the blocks let run would only wait */
+	if (sum > POOL_MAX_JOBS)
+		sum = POOL_MAX_JOBS;
+	s->workers = s->o->jobs && s->o->jobs < sum ? s->o->jobs : sum ? (unsigned)sum : 1;
 	return 0;
 }
 

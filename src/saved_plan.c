@@ -331,12 +331,15 @@ static int apply_all(const struct options *o, struct config *cfg, const cJSON *d
 		a.entries[k] = dj;
 		a.class_of[k++] = d ? (size_t)(d->prov - cfg->providers) : np;
 	}
-	for (size_t i = 0; i < np; i++)
-		sum += a.limits[i];
-	a.workers = o->jobs ? o->jobs : sum > POOL_MAX_JOBS ? POOL_MAX_JOBS :
-		    sum ? (unsigned)sum : 1;
-	if (a.workers > n)
-		a.workers = n ? (unsigned)n : 1;
+	for (size_t c = 0; c <= np; c++) { /* each block: its entries, at most its limit */
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++)
+			m += a.class_of[i] == c;
+		sum += m < a.limits[c] ? m : a.limits[c];
+	}
+	if (sum > POOL_MAX_JOBS)
+		sum = POOL_MAX_JOBS;
+	a.workers = o->jobs && o->jobs < sum ? o->jobs : sum ? (unsigned)sum : 1;
 	a.handles = calloc((size_t)a.workers * np + 1, sizeof *a.handles);
 	if (!a.handles || (o->json && !(a.env = render_json_envelope(0))))
 		goto nomem;
