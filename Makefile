@@ -89,7 +89,7 @@ test: unit e2e
 
 # ThreadSanitizer over the tests that run many domains at once (the
 # whole e2e suite passes under it too: make SANITIZE=thread e2e, ~7 min).
-TSAN_E2E := concurrent.sh dns_concurrent.sh apply_concurrent.sh rate.sh
+TSAN_E2E := concurrent.sh dns_concurrent.sh apply_concurrent.sh
 tsan:
 	TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" E2E_ONLY="$(TSAN_E2E)" \
 		$(MAKE) SANITIZE=thread e2e

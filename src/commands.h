@@ -19,6 +19,7 @@ struct options {
 	const char *wait;    /* a checked duration: "90s", "30m", "1h30m" */
 	long wait_s;         /* the same in seconds; 0 without --wait */
 	long lock_timeout_s; /* --lock-timeout in seconds (default 30) */
+	int dns_timeout_ms;  /* --dns-timeout; 0: each command's default */
 	const char *out;     /* --dry-run --out PLAN.json */
 	long max_age_s;      /* apply PLAN.json: --max-age (default 24h) */
 	char **nameservers;  /* --nameserver, NULL-terminated or NULL */

@@ -36,6 +36,8 @@ static void usage(FILE *out)
 		"      --nameserver HOST[:PORT]  with check: ask this server (repeatable)\n"
 		"      --wait DURATION        with check: keep checking up to 90s, 30m, 2h\n"
 		"      --lock-timeout DURATION  wait this long for a zone file another run holds (30s)\n"
+		"      --dns-timeout DURATION   wait this long for a DNS answer, then once more\n"
+		"                             (default 3s; check's servers 2s)\n"
 		"      --out PLAN.json        with --dry-run: save the plan for provision apply\n"
 		"      --max-age DURATION     with apply: refuse an older plan (default 24h)\n"
 		"      --shard K/N            only the domains of shard K of N (stable hash)\n"
@@ -68,6 +70,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "nameserver", required_argument, NULL, 's' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "lock-timeout", required_argument, NULL, 'L' },
+		{ "dns-timeout", required_argument, NULL, 'T' },
 		{ "out", required_argument, NULL, 'O' },
 		{ "max-age", required_argument, NULL, 'G' },
 		{ "shard", required_argument, NULL, 'H' },
@@ -120,6 +123,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (o->lock_timeout_s < 0)
 				o->lock_timeout_s = 0;
 			break;
+		case 'T': {
+			long v = duration_seconds(optarg);
+			if (v < 1 || v > 60)
+				return usage_error("--dns-timeout takes a duration from 1s to 60s, not '%s'",
+						   optarg);
+			o->dns_timeout_ms = (int)v * 1000;
+			break;
+		}
 		case 'O': o->out = optarg; break;
 		case 'G':
 			if ((o->max_age_s = duration_seconds(optarg)) < 0)

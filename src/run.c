@@ -295,7 +295,7 @@ int cmd_run(const struct options *o, struct config *cfg)
 	s->workers = 1;
 	s->handles = calloc(s->cfg->nproviders + 1, sizeof *s->handles);
 	s->limits = calloc(s->cfg->nproviders + 1, sizeof *s->limits);
-	s->resolver = resolver_new_dns(o->resolver, 3000, 1, &err);
+	s->resolver = resolver_new_dns(o->resolver, o->dns_timeout_ms ? o->dns_timeout_ms : 3000, 1, &err);
 	if (!s->handles || !s->limits || !s->resolver) {
 		fprintf(stderr, "provision: %s\n", err.set ? err.msg : "out of memory");
 		goto fail;

@@ -135,7 +135,8 @@ static struct auth *auth_find(struct run *run, const char *label)
 	v[run->nauths++] = a;
 	struct prov_error err = PROV_ERROR_INIT;
 	a->label = strdup(label);
-	a->r = resolver_new_dns(label, CHECK_TIMEOUT_MS, 0, &err);
+	a->r = resolver_new_dns(label, run->o->dns_timeout_ms ? run->o->dns_timeout_ms :
+				 CHECK_TIMEOUT_MS, 0, &err);
 	a->error = a->r ? NULL : strdup(err.msg);
 	return a;
 }
@@ -285,7 +286,8 @@ static int check_round(struct run *run, struct check_domain *res, size_t *nres)
 	struct prov_error err = PROV_ERROR_INIT;
 	int worst = 0;
 	*nres = 0;
-	run->rec = resolver_new_dns(run->o->resolver, 3000, 1, &err);
+	run->rec = resolver_new_dns(run->o->resolver, run->o->dns_timeout_ms ?
+				    run->o->dns_timeout_ms : 3000, 1, &err);
 	if (!run->rec) {
 		fprintf(stderr, "provision: %s\n", err.msg);
 		return -1;

@@ -248,7 +248,8 @@ int cmd_dmarc_report(const struct options *o)
 		status = read_imap(o, &cfg, &set);
 	struct resolver *res = NULL;
 	if (status < 0 && o->resolve &&
-	    !(res = resolver_new_dns(o->resolver, 3000, 1, &err))) {
+	    !(res = resolver_new_dns(o->resolver, o->dns_timeout_ms ? o->dns_timeout_ms : 3000, 1,
+				     &err))) {
 		fprintf(stderr, "provision: %s\n", err.msg);
 		status = 1;
 	}

@@ -98,7 +98,7 @@ fi
 # a DNS server that never answers
 silent_udp_start
 SILENT=$SILENT_ADDR
-expect_exit 0 "dry run with silent DNS: cost unknown, a warning" "$PROVISION" -c "$T/zones.cfg" --resolver "$SILENT" --dry-run --format json example.com
+expect_exit 0 "dry run with silent DNS: cost unknown, a warning" "$PROVISION" -c "$T/zones.cfg" --resolver "$SILENT" --dns-timeout 1s --dry-run --format json example.com
 check "lookups null and a warning says why" python3 - "$T/out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))["domains"][0]
@@ -106,6 +106,11 @@ assert d["spf"]["lookups"] is None, d["spf"]
 w = [g for g in d["diagnostics"] if g["code"] == "spf-dns-failed"]
 assert w and w[0]["severity"] == "warning", d["diagnostics"]
 PY
-expect_exit 1 "apply with silent DNS refuses to publish an uncounted SPF" "$PROVISION" -c "$T/zones.cfg" --resolver "$SILENT" example.com
+expect_exit 1 "apply with silent DNS refuses to publish an uncounted SPF" "$PROVISION" -c "$T/zones.cfg" --resolver "$SILENT" --dns-timeout 1s example.com
 expect_same_file "$T/zones/example.com.zone" "$T/orig.zone" "zone untouched when DNS failed"
+for bad in 0 0s 61s 2m fast; do
+	expect_exit 64 "--dns-timeout $bad is a usage error" "$PROVISION" -c "$T/zones.cfg" --dns-timeout "$bad" --dry-run
+	grep_file "^provision: --dns-timeout takes a duration from 1s to 60s, not '$bad'" "$T/err" \
+		"--dns-timeout $bad: says what it takes"
+done
 finish

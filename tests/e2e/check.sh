@@ -216,12 +216,12 @@ PY
 # ---- a server that does not answer -------------------------------------
 silent_udp_start || { not_ok "silent server starts"; finish; exit 1; }
 expect_exit 1 "a server that never answers: exit 1" \
-	P --nameserver "$A1" --nameserver "$SILENT_ADDR" good.test
+	P --dns-timeout 1s --nameserver "$A1" --nameserver "$SILENT_ADDR" good.test
 grep_file "server $SILENT_ADDR could not be asked: no answer from $SILENT_ADDR (timeout)" \
 	"$T/out" "clear message naming the server"
 grep_file "good.test. (check, 2 servers): error" "$T/out" "domain is in error"
 expect_exit 1 "the same as JSON" \
-	P --format json --nameserver "$A1" --nameserver "$SILENT_ADDR" good.test
+	P --format json --dns-timeout 1s --nameserver "$A1" --nameserver "$SILENT_ADDR" good.test
 js "$T/out" "JSON: status error, the server's diagnostic, the other server still judged" <<'PY'
 assert d["status"] == "error", d["status"]
 assert d["servers"][1]["status"] == "error" and d["servers"][1]["serial"] is None

@@ -3,7 +3,7 @@
 # domains at a time, never more, each distinct question once per server;
 # the main job's SPF walk asks each distinct question once however many
 # domains want it at the same moment. A proxy in front of Knot answers
-# 30 ms late and records the most questions it held at once.
+# 15 ms late and records the most questions it held at once.
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/lib/common.sh"
 . "$TOP/tests/lib/knot.sh"
@@ -30,7 +30,7 @@ for i in range(n):
 PY
 knot_start "$T/dns" || { not_ok "knot starts"; finish; exit 1; }
 
-python3 "$TOP/tests/fakes/dns_delay.py" "$T/proxy.port" "$KNOT_PORT" 0.03 >"$T/proxy.err" 2>&1 &
+python3 "$TOP/tests/fakes/dns_delay.py" "$T/proxy.port" "$KNOT_PORT" 0.015 >"$T/proxy.err" 2>&1 &
 _pp=$!
 on_exit "kill $_pp 2>/dev/null; wait $_pp 2>/dev/null"
 _i=0
