@@ -158,6 +158,22 @@ static int sched_init(struct sched *s, struct pool *p)
 	return 0;
 }
 
+unsigned pool_workers(const struct pool *p, unsigned jobs, unsigned max)
+{
+	size_t nc = p->nclasses ? p->nclasses : 1, sum = 0;
+	for (size_t c = 0; c < nc; c++) {
+		size_t m = 0;
+		for (size_t i = 0; i < p->n; i++)
+			m += class_of(p, i) == c;
+		sum += m < limit_of(p, c) ? m : limit_of(p, c);
+	}
+	if (jobs && jobs < sum)
+		sum = jobs;
+	if (sum > max)
+		sum = max;
+	return sum ? (unsigned)sum : 1;
+}
+
 int pool_run(struct pool *p)
 {
 	struct sched s = { 0 };

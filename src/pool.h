@@ -44,9 +44,14 @@ struct pool {
 	unsigned char *started;
 };
 
-/* Run every item (or until stop). 0, or -1 when no thread could be made
- * (nothing run then; errno set). p->started stays the caller's to free. */
+/* Run every item (or until stop), on as many of p->workers threads as
+ * could be made (at least the caller's). 0, or -1 on no memory (nothing
+ * run then; errno set). p->started stays the caller's to free. */
 int pool_run(struct pool *p);
+/* The workers worth making for p's items: each class's items, at most its
+ * limit, summed; at most jobs (-j) when not 0 and at most max; at least 1.
+ * More would only wait. */
+unsigned pool_workers(const struct pool *p, unsigned jobs, unsigned max);
 /* The pool's lock, for output outside emit/done (a -v line). */
 void pool_lock(void);
 void pool_unlock(void);

@@ -250,40 +250,21 @@ static void session_release(struct session *s)
 	backup_index_free(s->backups);
 }
 
-/* The selected domains as slots, and how many workers: the sum of each
- * block's concurrency (at most its domains), at most -j. */
+/* The selected domains as slots, each with its provider block. */
 static int make_slots(struct session *s)
 {
-	size_t np = s->cfg->nproviders;
-	size_t *per = calloc(np + 1, sizeof *per);
 	s->slots = calloc(s->cfg->ndomains + 1, sizeof *s->slots);
 	s->class_of = calloc(s->cfg->ndomains + 1, sizeof *s->class_of);
-	if (!per || !s->slots || !s->class_of) {
-		free(per);
+	if (!s->slots || !s->class_of)
 		return -1;
-	}
 	for (size_t i = 0; i < s->cfg->ndomains; i++) {
 		struct domain_config *d = &s->cfg->domains[i];
 		if (!domain_selected(s->o, d))
 			continue;
 		s->class_of[s->nslots] = (size_t)(d->prov - s->cfg->providers);
 		s->slots[s->nslots++].d = d;
-		per[d->prov - s->cfg->providers]++;
 	}
-	size_t sum = 0;
-	for (size_t i = 0; i < np; i++)
-		sum += per[i] < s->limits[i] ? per[i] : s->limits[i];
-	free(per);
-	/* more workers than the blocks let run would only wait */
-	if (sum > POOL_MAX_JOBS)
-		sum = POOL_MAX_JOBS;
-	s->workers = s->o->jobs && s->o->jobs < sum ? s->o->jobs : sum ? (unsigned)sum : 1;
 	return 0;
-}
-
-static int stop_asked(void)
-{
-	return stop_requested() != 0;
 }
 
 int cmd_run(const struct options *o, struct config *cfg)
@@ -312,6 +293,12 @@ int cmd_run(const struct options *o, struct config *cfg)
 	}
 	if (make_slots(s) < 0)
 		goto fail;
+	struct pool pool = {
+		.n = s->nslots, .class_of = s->class_of, .limit = s->limits,
+		.nclasses = s->cfg->nproviders, .work = work_domain, .done = domain_done,
+		.emit = emit_domain, .stop = stop_requested, .ctx = s,
+	};
+	pool.workers = s->workers = pool_workers(&pool, o->jobs, POOL_MAX_JOBS);
 	void **more = realloc(s->handles, ((size_t)s->workers * s->cfg->nproviders + 1) *
 			      sizeof *more);
 	if (!more)
@@ -326,12 +313,6 @@ int cmd_run(const struct options *o, struct config *cfg)
 	progress_init(&s->progress, o, s->nslots);
 	stop_install();
 	s->tally.total = s->nslots;
-	struct pool pool = {
-		.n = s->nslots, .class_of = s->class_of, .limit = s->limits,
-		.nclasses = s->cfg->nproviders, .workers = s->workers,
-		.work = work_domain, .done = domain_done, .emit = emit_domain,
-		.stop = stop_asked, .ctx = s,
-	};
 	if (pool_run(&pool) < 0) {
 		free(pool.started);
 		goto fail;

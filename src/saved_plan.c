@@ -295,14 +295,9 @@ static void apply_emit(void *ctx, size_t i)
 	plan_release(p);
 }
 
-static int stop_asked(void)
-{
-	return stop_requested() != 0;
-}
-
 static int apply_all(const struct options *o, struct config *cfg, const cJSON *domains)
 {
-	size_t n = (size_t)cJSON_GetArraySize(domains), np = cfg->nproviders, k = 0, sum = 0;
+	size_t n = (size_t)cJSON_GetArraySize(domains), np = cfg->nproviders, k = 0;
 	struct applying a = { .o = o, .cfg = cfg };
 	struct prov_error err = PROV_ERROR_INIT;
 	const cJSON *dj;
@@ -331,23 +326,15 @@ static int apply_all(const struct options *o, struct config *cfg, const cJSON *d
 		a.entries[k] = dj;
 		a.class_of[k++] = d ? (size_t)(d->prov - cfg->providers) : np;
 	}
-	for (size_t c = 0; c <= np; c++) { /* each block: its entries, at most its limit */
-		size_t m = 0;
-		for (size_t i = 0; i < n; i++)
-			m += a.class_of[i] == c;
-		sum += m < a.limits[c] ? m : a.limits[c];
-	}
-	if (sum > POOL_MAX_JOBS)
-		sum = POOL_MAX_JOBS;
-	a.workers = o->jobs && o->jobs < sum ? o->jobs : sum ? (unsigned)sum : 1;
+	struct pool pool = { .n = n, .class_of = a.class_of, .limit = a.limits,
+			     .nclasses = np + 1, .work = apply_work,
+			     .emit = apply_emit, .stop = stop_requested, .ctx = &a };
+	pool.workers = a.workers = pool_workers(&pool, o->jobs, POOL_MAX_JOBS);
 	a.handles = calloc((size_t)a.workers * np + 1, sizeof *a.handles);
 	if (!a.handles || (o->json && !(a.env = render_json_envelope(0))))
 		goto nomem;
 	struct stop_tally tally = { .total = n };
 	stop_install();
-	struct pool pool = { .n = n, .class_of = a.class_of, .limit = a.limits,
-			     .nclasses = np + 1, .workers = a.workers, .work = apply_work,
-			     .emit = apply_emit, .stop = stop_asked, .ctx = &a };
 	if (pool_run(&pool) < 0) {
 		free(pool.started);
 		goto nomem;
